@@ -1,0 +1,56 @@
+# gamma-conformance — the two commands that matter:
+#   make conformance   run the main job (reference mesh, embedded cluster) and write reports to $(OUT)
+#   make test          gofmt check, go vet and every test of the project
+# Everything the targets need (apt packages, Go tools, Kubernetes binaries) is
+# installed or built by the targets themselves.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Never fall back to fetching modules straight from their origin: only the
+# module proxy is reachable, and a direct fetch would send traffic outside.
+GOPROXY := $(shell go env GOPROXY | sed -e 's/,direct//g' -e 's/|direct//g')
+export GOPROXY
+export GOFLAGS := -buildvcs=false
+export GOTOOLCHAIN := local
+
+OUT ?= $(CURDIR)/out
+export OUT
+# Where built Kubernetes binaries and images are cached between runs.
+GAMMA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gamma-conformance
+export GAMMA_CACHE
+GO_PACKAGES := ./...
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: fmt-check
+fmt-check: ## fail when a Go file is not gofmt'ed
+	@files=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; echo "fix: gofmt -w <file>"; exit 1; fi
+
+.PHONY: vet
+vet: ## go vet every package
+	go vet $(GO_PACKAGES)
+
+.PHONY: unit
+unit: ## the tests that need no cluster
+	go test -count=1 $(GO_PACKAGES)
+
+.PHONY: test
+test: fmt-check vet unit ## gofmt check, go vet and all tests
+
+.PHONY: bench
+bench: ## run the benchmarks and print each key figure as name=value
+	@mkdir -p $(OUT)
+	go test -run '^$$' -bench . -benchtime=1x -timeout 60m $(BENCH_PACKAGES) | tee $(OUT)/bench.txt
+	@echo "--- key figures ---"
+	@# A benchmark reports a figure with b.ReportMetric(value, "name"); every
+	@# unit made of [a-z0-9_] only is a figure.
+	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z0-9_]+$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/bench.txt
+
+BENCH_PACKAGES ?= ./...
+
+-include make/*.mk
