@@ -1,0 +1,149 @@
+package routing
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"gamma-conformance/referenceimpl/meshconfig"
+)
+
+type nsName struct{ namespace, name string }
+
+// refProblem is why a backendRef does not resolve.
+type refProblem struct {
+	reason gatewayv1.RouteConditionReason
+	msg    string
+}
+
+// world is the indexed cluster state the compiler reads.
+type world struct {
+	services map[nsName]*corev1.Service
+	slices   map[nsName][]*discoveryv1.EndpointSlice
+}
+
+func newWorld(in *Input) *world {
+	w := &world{services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{}}
+	for i := range in.Services {
+		s := &in.Services[i]
+		w.services[nsName{s.Namespace, s.Name}] = s
+	}
+	for i := range in.EndpointSlices {
+		es := &in.EndpointSlices[i]
+		svc := es.Labels[discoveryv1.LabelServiceName]
+		if svc == "" {
+			continue
+		}
+		k := nsName{es.Namespace, svc}
+		w.slices[k] = append(w.slices[k], es)
+	}
+	return w
+}
+
+// backend resolves one backendRef of a route in routeNS. A backend whose
+// weight is 0 is checked (for status) but not returned (keep is false). In
+// a mesh a cross-namespace backendRef needs no ReferenceGrant (GEP-1294).
+func (w *world) backend(routeNS string, ref gatewayv1.BackendObjectReference, weight *int32) (b meshconfig.Backend, keep bool, problem *refProblem) {
+	wt := int32(1)
+	if weight != nil {
+		wt = *weight
+	}
+	keep = wt > 0
+	ns := routeNS
+	if ref.Namespace != nil {
+		ns = string(*ref.Namespace)
+	}
+	port := "?"
+	if ref.Port != nil {
+		port = fmt.Sprint(*ref.Port)
+	}
+	b = meshconfig.Backend{Name: fmt.Sprintf("%s/%s:%s", ns, ref.Name, port), Weight: wt, Invalid: true}
+
+	group, kind := "", "Service"
+	if ref.Group != nil {
+		group = string(*ref.Group)
+	}
+	if ref.Kind != nil {
+		kind = string(*ref.Kind)
+	}
+	if (group != "" && group != "core") || kind != "Service" {
+		return b, keep, &refProblem{gatewayv1.RouteReasonInvalidKind,
+			fmt.Sprintf("backendRef %s/%s has group %q kind %q; this mesh supports only core Services", ns, ref.Name, group, kind)}
+	}
+	svc := w.services[nsName{ns, string(ref.Name)}]
+	if svc == nil {
+		return b, keep, &refProblem{gatewayv1.RouteReasonBackendNotFound, fmt.Sprintf("backend Service %s/%s not found", ns, ref.Name)}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return b, keep, &refProblem{gatewayv1.RouteReasonInvalidKind,
+			fmt.Sprintf("backend Service %s/%s is of type ExternalName, which GAMMA does not allow as a backend", ns, ref.Name)}
+	}
+	if ref.Port == nil {
+		return b, keep, &refProblem{gatewayv1.RouteReasonBackendNotFound,
+			fmt.Sprintf("backendRef to Service %s/%s has no port; a Service backendRef needs one", ns, ref.Name)}
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.Port == *ref.Port && (p.Protocol == "" || p.Protocol == corev1.ProtocolTCP) {
+			sp = p
+		}
+	}
+	if sp == nil {
+		return b, keep, &refProblem{gatewayv1.RouteReasonBackendNotFound,
+			fmt.Sprintf("backend Service %s/%s has no TCP port %d", ns, ref.Name, *ref.Port)}
+	}
+	b.Invalid = false
+	b.Endpoints = w.endpoints(nsName{ns, svc.Name}, sp.Name)
+	return b, keep, nil
+}
+
+// endpoints returns the ready "ip:port" addresses of a Service port, sorted.
+func (w *world) endpoints(svc nsName, portName string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, es := range w.slices[svc] {
+		if es.AddressType != discoveryv1.AddressTypeIPv4 && es.AddressType != discoveryv1.AddressTypeIPv6 {
+			continue
+		}
+		var port int32 = -1
+		for _, p := range es.Ports {
+			name := ""
+			if p.Name != nil {
+				name = *p.Name
+			}
+			proto := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			if name == portName && proto == corev1.ProtocolTCP && p.Port != nil {
+				port = *p.Port
+			}
+		}
+		if port < 1 || port > 65535 {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				ip, err := netip.ParseAddr(a)
+				if err != nil || ip.Zone() != "" {
+					continue
+				}
+				s := netip.AddrPortFrom(ip.Unmap(), uint16(port)).String()
+				if !seen[s] {
+					seen[s] = true
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

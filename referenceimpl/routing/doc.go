@@ -1,0 +1,27 @@
+// Package routing is the reference mesh's GAMMA routing model: a pure
+// function from a snapshot of cluster state (Services, EndpointSlices and
+// the HTTP, GRPC, TCP and TLS routes) to the route tables every proxy
+// applies and the route status the mesh must write.
+//
+// It does no I/O and holds no client. The rules it implements, and the
+// sentence of the Gateway API or GEP each one comes from, are listed in the
+// tests. The choices the specification leaves open are made here and
+// documented on the exported identifiers:
+//
+//   - A parentRef to a Service that does not exist, is headless or is of type
+//     ExternalName gets Accepted=False with reason NoMatchingParent (the API
+//     also allows writing no entry).
+//   - A route that loses a route-type conflict on every port it targets gets
+//     Accepted=False with reason ReasonConflicted ("Conflicted"; no upstream
+//     constant exists in v1.6.3). Conflicts are decided per route table:
+//     producer routes against producer routes, and per consumer namespace.
+//   - HTTPRoutes and GRPCRoutes attach to HTTP ports, TLSRoutes to TLS ports,
+//     TCPRoutes to TCP ports; a parentRef that names a port explicitly may
+//     also attach to a port with no protocol hint, and a TCPRoute may attach
+//     to any port it names explicitly (every protocol here runs over TCP).
+//   - Regular-expression paths rank between exact paths and path prefixes.
+//   - Of several TCPRoutes on one table the oldest wins; the others are
+//     Conflicted. TLSRoutes merge by hostname.
+//   - Status conditions carry no LastTransitionTime; the controller fills
+//     it in when it writes them.
+package routing

@@ -1,0 +1,58 @@
+package routing
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"gamma-conformance/referenceimpl/meshconfig"
+)
+
+// Input is everything the routing model reads. Order does not matter: the
+// same objects in any order compile to the same Output.
+type Input struct {
+	// ControllerName is written into every RouteParentStatus.
+	ControllerName gatewayv1.GatewayController
+
+	Services       []corev1.Service
+	EndpointSlices []discoveryv1.EndpointSlice
+
+	HTTPRoutes []gatewayv1.HTTPRoute
+	GRPCRoutes []gatewayv1.GRPCRoute
+	TCPRoutes  []gatewayv1.TCPRoute
+	TLSRoutes  []gatewayv1.TLSRoute
+}
+
+// Output is what the mesh must do.
+type Output struct {
+	// Tables are the producer tables and consumer overlays, sorted by
+	// Service, port and client namespace.
+	Tables []meshconfig.Table
+	// Statuses has one entry per input route that has at least one Service
+	// parentRef, sorted by kind, namespace and name.
+	Statuses []RouteStatus
+}
+
+// Route kinds, as they appear in RouteStatus.Kind and meshconfig.RouteKey.
+const (
+	KindHTTPRoute = "HTTPRoute"
+	KindGRPCRoute = "GRPCRoute"
+	KindTCPRoute  = "TCPRoute"
+	KindTLSRoute  = "TLSRoute"
+)
+
+// RouteStatus is the status the mesh must write for one route: one
+// RouteParentStatus per Service parentRef, with ControllerName set. Entries
+// of other controllers are not included; the writer must keep them.
+type RouteStatus struct {
+	Kind       string
+	Namespace  string
+	Name       string
+	Generation int64
+	Parents    []gatewayv1.RouteParentStatus
+}
+
+// ReasonConflicted is the Accepted=False reason of a route that lost a
+// route-type conflict on every Service port it targets. GEP-1294 names it
+// RouteReasonConflicted; Gateway API v1.6.3 has no constant for it.
+const ReasonConflicted gatewayv1.RouteConditionReason = "Conflicted"
