@@ -2,8 +2,8 @@ package routing
 
 import (
 	"net/netip"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
