@@ -49,7 +49,7 @@ bench: ## run the benchmarks and print each key figure as name=value
 	@echo "--- key figures ---"
 	@# A benchmark reports a figure with b.ReportMetric(value, "name"); every
 	@# unit made of [a-z0-9_] only is a figure.
-	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z0-9_]+$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/bench.txt
+	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z][a-z0-9_]*$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/bench.txt
 
 BENCH_PACKAGES ?= ./...
 
