@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
+	"sigs.k8s.io/gateway-api/pkg/features"
+)
+
+// SupportedFeatures are the features the reference mesh claims on its XMesh
+// object, for the upstream suite's feature inference (--mesh-name). Each
+// is proven by the upstream test that needs it.
+var SupportedFeatures = []features.FeatureName{
+	features.SupportMesh,
+	features.SupportHTTPRoute,
+	features.SupportGRPCRoute,
+	features.SupportMeshClusterIPMatching,
+	features.SupportMeshConsumerRoute,
+	features.SupportMeshHTTPRouteRewritePath,
+	features.SupportMeshHTTPRouteSchemeRedirect,
+	features.SupportMeshHTTPRouteRedirectPort,
+	features.SupportMeshHTTPRouteRedirectPath,
+	features.SupportMeshHTTPRouteBackendRequestHeaderModification,
+	features.SupportMeshHTTPRouteQueryParamMatching,
+	features.SupportMeshHTTPRouteNamedRouteRule,
+	features.SupportHTTPRouteResponseHeaderModification,
+	features.SupportHTTPRouteParentRefPort,
+	features.SupportHTTPRoute303RedirectStatusCode,
+	features.SupportHTTPRoute307RedirectStatusCode,
+	features.SupportHTTPRoute308RedirectStatusCode,
+}
+
+// xmeshKeeper makes sure the XMesh object exists and keeps its status.
+// GEP-3949: the mesh MUST create the resource at startup under a default
+// name if it is absent, MUST NOT modify spec, and MUST set
+// supportedFeatures.
+type xmeshKeeper struct {
+	client     client.Client
+	name       string
+	controller gatewayv1.GatewayController
+}
+
+func (k *xmeshKeeper) Start(ctx context.Context) error {
+	l := log.FromContext(ctx).WithValues("xmesh", k.name)
+	for {
+		if err := k.ensure(ctx); err != nil {
+			l.Error(err, "keeping XMesh status; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
+func (k *xmeshKeeper) ensure(ctx context.Context) error {
+	var m xv1alpha1.XMesh
+	err := k.client.Get(ctx, client.ObjectKey{Name: k.name}, &m)
+	if apierrors.IsNotFound(err) {
+		m = xv1alpha1.XMesh{ObjectMeta: metav1.ObjectMeta{Name: k.name}, Spec: xv1alpha1.MeshSpec{ControllerName: k.controller}}
+		if err := k.client.Create(ctx, &m); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating XMesh %s: %w", k.name, err)
+		}
+		if err := k.client.Get(ctx, client.ObjectKey{Name: k.name}, &m); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if m.Spec.ControllerName != k.controller {
+		return fmt.Errorf("XMesh %s belongs to controller %q, not %q; leaving it alone", k.name, m.Spec.ControllerName, k.controller)
+	}
+	want := m.DeepCopy()
+	want.Status.SupportedFeatures = supportedFeatures()
+	meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{
+		Type: string(xv1alpha1.MeshConditionAccepted), Status: metav1.ConditionTrue,
+		Reason: string(xv1alpha1.MeshReasonAccepted), Message: "reference mesh control plane is running",
+		ObservedGeneration: m.Generation,
+	})
+	if equalStatus(m.Status, want.Status) {
+		return nil
+	}
+	return k.client.Status().Update(ctx, want)
+}
+
+func supportedFeatures() []gatewayv1.SupportedFeature {
+	var out []gatewayv1.SupportedFeature
+	for _, f := range SupportedFeatures {
+		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
+	}
+	slices.SortFunc(out, func(a, b gatewayv1.SupportedFeature) int { return strings.Compare(string(a.Name), string(b.Name)) })
+	return out
+}
+
+func equalStatus(a, b xv1alpha1.MeshStatus) bool {
+	if !slices.Equal(a.SupportedFeatures, b.SupportedFeatures) || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
+			return false
+		}
+	}
+	return true
+}
