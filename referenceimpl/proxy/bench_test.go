@@ -1,0 +1,254 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gamma-conformance/referenceimpl/meshconfig"
+)
+
+// benchChildEnv, when set to a snapshot's JSON, turns the test binary into
+// a bare proxy process (see benchChild): the benchmark measures a proxy in
+// a process of its own, as in a pod, with its own RSS.
+const benchChildEnv = "GAMMA_PROXY_BENCH_CHILD"
+
+func TestMain(m *testing.M) {
+	if snap := os.Getenv(benchChildEnv); snap != "" {
+		if err := benchChild(snap); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// benchChild serves a proxy on a loopback port (printed on stdout) until
+// stdin closes; with GAMMA_PROXY_BENCH_CPUPROFILE=<file> it writes a CPU
+// profile of itself there. Every connection is taken as dialed to the first table's
+// VIP and port, as if intercepted.
+func benchChild(snapJSON string) error {
+	var s meshconfig.Snapshot
+	if err := json.Unmarshal([]byte(snapJSON), &s); err != nil {
+		return err
+	}
+	dst := netip.AddrPortFrom(netip.MustParseAddr(s.Tables[0].VIPs[0]), uint16(s.Tables[0].Port))
+	p := New(Options{
+		OriginalDst: func(net.Conn) (netip.AddrPort, error) { return dst, nil },
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err := p.Apply(&s); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(l.Addr())
+	if f := os.Getenv("GAMMA_PROXY_BENCH_CPUPROFILE"); f != "" {
+		out, _ := os.Create(f)
+		pprof.StartCPUProfile(out)
+		defer pprof.StopCPUProfile()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
+	return p.Serve(ctx, l)
+}
+
+// BenchmarkProxy measures, in one run, a proxy process against a direct
+// connection to the same backend (1 KiB responses, keep-alive), for
+// HTTP/1.1 and h2c: added latency p50/p99 (one connection, sequential
+// requests, direct and proxied rounds interleaved), throughput ratio
+// (16 concurrent clients, four interleaved 0.5 s rounds each way) and the RSS
+// of a fresh proxy process during 3 s at 1000 HTTP/1.1 requests/s. The headline figures are the worse of the
+// two protocols. Run it with -benchtime=1x: one iteration is the whole
+// measurement.
+func BenchmarkProxy(b *testing.B) {
+	body := strings.Repeat("x", 1024)
+	backendSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "1024")
+		io.WriteString(w, body)
+	}))
+	backendSrv.Config.Protocols = serverProtocols()
+	backendSrv.Start()
+	defer backendSrv.Close()
+	backendAddr := backendSrv.Listener.Addr().String()
+
+	snap := &meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
+		Rules: []meshconfig.HTTPRule{rule("bench", backend("backend", 1, backendAddr))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
+	})}}
+	proxyAddr, _, stop := startBenchChild(b, snap)
+	defer stop()
+
+	var worstP50, worstP99, worstRatio float64 = 0, 0, 1e9
+	for b.Loop() {
+		for _, proto := range []string{"http1", "h2c"} {
+			h2c := proto == "h2c"
+			direct, proxied := benchClient(backendAddr, h2c), benchClient(proxyAddr, h2c)
+			var dLat, pLat []time.Duration
+			for range 10 {
+				dLat = append(dLat, latencies(b, direct, 300)...)
+				pLat = append(pLat, latencies(b, proxied, 300)...)
+			}
+			p50 := us(pct(pLat, 50) - pct(dLat, 50))
+			p99 := us(pct(pLat, 99) - pct(dLat, 99))
+			var dRPS, pRPS float64
+			for range 4 { // interleaved, so load from elsewhere hits both alike
+				dRPS += throughput(b, direct, 16, 500*time.Millisecond) / 4
+				pRPS += throughput(b, proxied, 16, 500*time.Millisecond) / 4
+			}
+			ratio := pRPS / dRPS
+			b.ReportMetric(p50, "proxy_"+proto+"_p50_added_us")
+			b.ReportMetric(p99, "proxy_"+proto+"_p99_added_us")
+			b.ReportMetric(ratio, "proxy_"+proto+"_throughput_ratio")
+			b.Logf("%s: direct p50 %v p99 %v %.0f rps; proxied p50 %v p99 %v %.0f rps", proto,
+				pct(dLat, 50), pct(dLat, 99), dRPS, pct(pLat, 50), pct(pLat, 99), pRPS)
+			worstP50, worstP99, worstRatio = max(worstP50, p50), max(worstP99, p99), min(worstRatio, ratio)
+			direct.CloseIdleConnections()
+			proxied.CloseIdleConnections()
+		}
+		// A fresh proxy process, so the RSS is that of 1000 rps and not
+		// what the throughput runs left behind.
+		addr, pid, stopRSS := startBenchChild(b, snap)
+		b.ReportMetric(rssAtRate(b, benchClient(addr, false), pid, 1000, 3*time.Second), "proxy_rss_mb")
+		stopRSS()
+	}
+	b.ReportMetric(worstP50, "proxy_p50_added_us")
+	b.ReportMetric(worstP99, "proxy_p99_added_us")
+	b.ReportMetric(worstRatio, "proxy_throughput_ratio")
+}
+
+func startBenchChild(b *testing.B, snap *meshconfig.Snapshot) (addr string, pid int, stop func()) {
+	js, _ := json.Marshal(snap)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchChildEnv+"="+string(js))
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		b.Fatalf("proxy process: %v", err)
+	}
+	return strings.TrimSpace(line), cmd.Process.Pid, func() { stdin.Close(); cmd.Wait() }
+}
+
+func benchClient(addr string, h2c bool) *http.Client {
+	var ps http.Protocols
+	if h2c {
+		ps.SetUnencryptedHTTP2(true)
+	} else {
+		ps.SetHTTP1(true)
+	}
+	d := &net.Dialer{}
+	return &http.Client{Transport: &http.Transport{
+		Protocols:           &ps,
+		MaxIdleConnsPerHost: 64,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+func fetch(b *testing.B, c *http.Client) {
+	resp, err := c.Get("http://" + vip + "/")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || n != 1024 {
+		b.Fatalf("got %d with %d bytes", resp.StatusCode, n)
+	}
+}
+
+func latencies(b *testing.B, c *http.Client, n int) []time.Duration {
+	fetch(b, c) // warm the connection
+	out := make([]time.Duration, n)
+	for i := range out {
+		start := time.Now()
+		fetch(b, c)
+		out[i] = time.Since(start)
+	}
+	return out
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func throughput(b *testing.B, c *http.Client, workers int, d time.Duration) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				fetch(b, c)
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+// rssAtRate sends rps requests per second for d and returns the proxy
+// process's highest resident set size seen, in MB.
+func rssAtRate(b *testing.B, c *http.Client, pid, rps int, d time.Duration) float64 {
+	tick := time.NewTicker(time.Second / time.Duration(rps))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	var peak float64
+	end := time.Now().Add(d)
+	for i := 0; time.Now().Before(end); i++ {
+		<-tick.C
+		wg.Go(func() { fetch(b, c) })
+		if i%100 == 0 {
+			peak = max(peak, rssMB(b, pid))
+		}
+	}
+	wg.Wait()
+	return max(peak, rssMB(b, pid))
+}
+
+func rssMB(b *testing.B, pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmRSS in /proc/pid/status")
+	return 0
+}

@@ -1,0 +1,313 @@
+// Package httpproxy is the proxy's HTTP data plane: an http.Handler that
+// applies a routed Service port's HTTP table to every request (HTTP/1.1 or
+// h2c) and forwards it to the chosen endpoint in the same protocol, or
+// answers it locally (redirects, 404, 500, 503, 504 and their gRPC forms).
+package httpproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/route"
+)
+
+// Handler serves the requests of intercepted connections whose original
+// destination is in the request context (WithDst).
+type Handler struct {
+	namespace string
+	config    func() *route.Config
+	record    func(route, backend string, code int)
+	log       *slog.Logger
+	h1, h2c   *http.Transport
+	rp        *httputil.ReverseProxy
+}
+
+// New returns a handler for clients in namespace ns. config returns the
+// current configuration (loaded once per request, so a request finishes on
+// the configuration it started with); record counts every answered request.
+func New(ns string, config func() *route.Config, record func(route, backend string, code int), logger *slog.Logger) *Handler {
+	h := &Handler{namespace: ns, config: config, record: record, log: logger}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	h.h1 = &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		Protocols:           protocols(false),
+	}
+	h.h2c = &http.Transport{
+		DialContext:        dialer.DialContext,
+		IdleConnTimeout:    90 * time.Second,
+		DisableCompression: true,
+		Protocols:          protocols(true),
+	}
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:        rewrite,
+		Transport:      h,
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.errorHandler,
+		ErrorLog:       log.New(io.Discard, "", 0),
+		BufferPool:     bufferPool{},
+	}
+	return h
+}
+
+// bufferPool recycles the reverse proxy's copy buffers, which it would
+// otherwise allocate (32 KiB) for every response.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (bufferPool) Get() []byte  { return buffers.Get().(*[32 << 10]byte)[:] }
+func (bufferPool) Put(b []byte) { buffers.Put((*[32 << 10]byte)(b)) }
+
+func protocols(h2c bool) *http.Protocols {
+	var p http.Protocols
+	if h2c {
+		p.SetUnencryptedHTTP2(true)
+	} else {
+		p.SetHTTP1(true)
+	}
+	return &p
+}
+
+// CloseIdleConnections closes idle backend connections.
+func (h *Handler) CloseIdleConnections() {
+	h.h1.CloseIdleConnections()
+	h.h2c.CloseIdleConnections()
+}
+
+type dstKey struct{}
+
+// WithDst records a connection's original destination in ctx.
+func WithDst(ctx context.Context, dst netip.AddrPort) context.Context {
+	return context.WithValue(ctx, dstKey{}, dst)
+}
+
+type planKey struct{}
+
+// plan is what one request does once routed; the reverse proxy's hooks read
+// it from the request context.
+type plan struct {
+	routed  bool                 // false: no table, forward unchanged
+	rule    *meshconfig.HTTPRule // nil when routed: no match
+	match   *meshconfig.HTTPMatch
+	backend *meshconfig.Backend
+	target  netip.AddrPort
+	grpc    bool
+	h2c     bool
+	timeout time.Duration
+}
+
+// names are the route and backend labels of the request's metrics.
+func (p *plan) names() (string, string) {
+	switch {
+	case !p.routed:
+		return "", "passthrough"
+	case p.rule == nil:
+		return "", ""
+	}
+	b := ""
+	if p.backend != nil {
+		b = p.backend.Name
+	}
+	return p.rule.Route.String(), b
+}
+
+func isGRPC(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+}
+
+// ServeHTTP routes one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	dst, _ := r.Context().Value(dstKey{}).(netip.AddrPort)
+	p := &plan{target: dst, grpc: isGRPC(r), h2c: r.ProtoMajor == 2}
+	cfg := h.config()
+	var t *meshconfig.Table
+	if cfg != nil {
+		t = cfg.Lookup(h.namespace, dst)
+	}
+	if t == nil || t.HTTP == nil {
+		h.forward(w, r, p)
+		return
+	}
+	p.routed = true
+	p.match = cfg.Select(t.HTTP, r)
+	if p.match == nil {
+		h.local(w, p, http.StatusNotFound, "no route matches the request")
+		return
+	}
+	p.rule = &t.HTTP.Rules[p.match.Rule]
+	if rd := p.rule.Redirect; rd != nil {
+		w.Header().Set("Location", route.RedirectLocation(rd, p.match, r, t.Port))
+		h.local(w, p, rd.StatusCode, "")
+		return
+	}
+	p.backend = route.PickBackend(p.rule.Backends)
+	switch {
+	case p.backend == nil:
+		h.local(w, p, p.rule.DirectStatus, "the route has no backend")
+		return
+	case p.backend.Invalid:
+		h.local(w, p, http.StatusInternalServerError, "invalid backend "+p.backend.Name)
+		return
+	}
+	ep, ok := route.PickEndpoint(p.backend)
+	if !ok {
+		h.local(w, p, http.StatusServiceUnavailable, "no endpoints for "+p.backend.Name)
+		return
+	}
+	p.target = ep
+	p.timeout = minTimeout(p.rule.Timeouts.Request, p.rule.Timeouts.BackendRequest)
+	h.forward(w, r, p)
+}
+
+// minTimeout is the smaller non-zero timeout; there are no retries, so the
+// one attempt is bounded by both.
+func minTimeout(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, p *plan) {
+	ctx := context.WithValue(r.Context(), planKey{}, p)
+	if p.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.timeout)
+		defer cancel()
+	}
+	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// forwardedHeaders are kept as the client sent them: a sidecar is
+// transparent, whereas ReverseProxy's Rewrite mode drops them.
+var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
+func rewrite(pr *httputil.ProxyRequest) {
+	p := pr.In.Context().Value(planKey{}).(*plan)
+	for _, k := range forwardedHeaders {
+		if v, ok := pr.In.Header[k]; ok {
+			pr.Out.Header[k] = v
+		}
+	}
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = p.target.String()
+	if p.rule == nil {
+		return
+	}
+	route.ModifyHeaders(p.rule.RequestHeaders, pr.Out.Header, &pr.Out.Host)
+	if rw := p.rule.Rewrite; rw != nil {
+		if rw.Hostname != "" {
+			pr.Out.Host = rw.Hostname
+		}
+		if rw.Path != nil {
+			pr.Out.URL.Path = route.ModifyPath(rw.Path, p.match, pr.In.URL.Path)
+			pr.Out.URL.RawPath = ""
+		}
+	}
+	route.ModifyHeaders(p.backend.RequestHeaders, pr.Out.Header, &pr.Out.Host)
+}
+
+// RoundTrip sends the request in the protocol it arrived in.
+func (h *Handler) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Context().Value(planKey{}).(*plan).h2c {
+		return h.h2c.RoundTrip(r)
+	}
+	return h.h1.RoundTrip(r)
+}
+
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	p := resp.Request.Context().Value(planKey{}).(*plan)
+	if p.rule != nil {
+		route.ModifyHeaders(p.rule.ResponseHeaders, resp.Header, nil)
+		route.ModifyHeaders(p.backend.ResponseHeaders, resp.Header, nil)
+	}
+	rt, b := p.names()
+	h.record(rt, b, resp.StatusCode)
+	return nil
+}
+
+func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	p := r.Context().Value(planKey{}).(*plan)
+	switch {
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		h.local(w, p, http.StatusGatewayTimeout, "request timeout exceeded")
+	case r.Context().Err() != nil:
+		// The client went away; there is nobody to answer.
+		rt, b := p.names()
+		h.record(rt, b, 499)
+	default:
+		h.log.Debug("backend request failed", "target", p.target, "error", err)
+		h.local(w, p, http.StatusServiceUnavailable, "backend unavailable: "+err.Error())
+	}
+}
+
+// local answers without a backend. gRPC requests get a trailers-only
+// response carrying the matching grpc-status.
+func (h *Handler) local(w http.ResponseWriter, p *plan, code int, msg string) {
+	if p.rule != nil {
+		route.ModifyHeaders(p.rule.ResponseHeaders, w.Header(), nil)
+	}
+	rt, b := p.names()
+	h.record(rt, b, code)
+	if p.grpc {
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Grpc-Status", strconv.Itoa(grpcCode(code)))
+		if msg != "" {
+			w.Header().Set("Grpc-Message", grpcMessage(msg))
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if msg == "" {
+		w.WriteHeader(code)
+		return
+	}
+	http.Error(w, msg, code)
+}
+
+// grpcMessage percent-encodes msg as the gRPC wire protocol requires.
+func grpcMessage(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < 0x20 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// grpcCode maps a local HTTP answer to a gRPC status code.
+func grpcCode(httpCode int) int {
+	switch httpCode {
+	case http.StatusNotFound:
+		return 12 // UNIMPLEMENTED
+	case http.StatusGatewayTimeout:
+		return 4 // DEADLINE_EXCEEDED
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		return 14 // UNAVAILABLE
+	case http.StatusUnauthorized:
+		return 16 // UNAUTHENTICATED
+	case http.StatusForbidden:
+		return 7 // PERMISSION_DENIED
+	}
+	return 2 // UNKNOWN
+}

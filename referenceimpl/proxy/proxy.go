@@ -1,0 +1,89 @@
+// Package proxy is the reference mesh's sidecar proxy. It accepts the
+// outbound TCP connections of its pod (redirected to it by Intercept), finds
+// the route table for each connection's original destination in the current
+// configuration and applies it: HTTP/1.1 and h2c (gRPC) requests are routed
+// per request, TCP tables forward by weight, TLS tables route by the
+// ClientHello's server name, and connections to unrouted destinations pass
+// through byte for byte.
+//
+// The configuration is a meshconfig.Snapshot, pushed by the control plane
+// over a stream (StreamConfig) or set directly (Apply). A snapshot is
+// validated whole; an invalid one is rejected and the previous one stays.
+// Swaps are atomic: a request finishes on the configuration it started with.
+package proxy
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/httpproxy"
+	"gamma-conformance/referenceimpl/proxy/internal/origdst"
+	"gamma-conformance/referenceimpl/proxy/internal/route"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	// Namespace is the pod's namespace (from the Downward API); it selects
+	// the consumer overlays that apply to this pod's clients.
+	Namespace string
+	// OriginalDst returns the destination a client dialed. Nil means
+	// SO_ORIGINAL_DST, which needs the interception rules; tests supply
+	// their own.
+	OriginalDst func(net.Conn) (netip.AddrPort, error)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Proxy is one sidecar proxy. Create it with New.
+type Proxy struct {
+	opts    Options
+	log     *slog.Logger
+	cfg     atomic.Pointer[route.Config]
+	metrics *metrics
+	http    *httpproxy.Handler
+
+	mu      sync.Mutex // guards lastErr
+	lastErr error
+}
+
+// New returns a proxy with no configuration: it is not ready, and passes
+// every connection through until its first Apply.
+func New(o Options) *Proxy {
+	if o.OriginalDst == nil {
+		o.OriginalDst = origdst.Get
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics()}
+	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger)
+	return p
+}
+
+// Apply validates s whole and makes it the current configuration. On error
+// the current configuration stays. A snapshot with the current version is
+// accepted without a swap.
+func (p *Proxy) Apply(s *meshconfig.Snapshot) error {
+	if cur := p.cfg.Load(); cur != nil && cur.Snapshot().Version == s.Version {
+		return nil
+	}
+	c, err := route.Compile(s)
+	p.mu.Lock()
+	p.lastErr = err
+	p.mu.Unlock()
+	if err != nil {
+		p.metrics.configRejected.Inc()
+		return errors.Join(errors.New("config rejected, keeping the previous one"), err)
+	}
+	p.cfg.Store(c)
+	p.metrics.configVersion.Set(float64(s.Version))
+	return nil
+}
+
+// Ready reports whether the proxy has had a valid configuration.
+func (p *Proxy) Ready() bool { return p.cfg.Load() != nil }
