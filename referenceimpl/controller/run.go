@@ -159,7 +159,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.MeshName != "" {
 		if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: xv1alpha1.GroupName, Kind: "XMesh"}); meta.IsNoMatchError(err) {
 			l.Info("XMesh CRD not installed (standard channel); not keeping an XMesh object")
-		} else if err := mgr.Add(&xmeshKeeper{client: mgr.GetClient(), name: o.MeshName, controller: o.ControllerName}); err != nil {
+		} else if err := mgr.Add(&xmeshKeeper{reader: mgr.GetAPIReader(), client: mgr.GetClient(), name: o.MeshName, controller: o.ControllerName}); err != nil {
 			return err
 		}
 	}

@@ -45,6 +45,9 @@ var SupportedFeatures = []features.FeatureName{
 // name if it is absent, MUST NOT modify spec, and MUST set
 // supportedFeatures.
 type xmeshKeeper struct {
+	// reader reads the XMesh directly from the API server: one object
+	// needs no cache (and so no list/watch permission).
+	reader     client.Reader
 	client     client.Client
 	name       string
 	controller gatewayv1.GatewayController
@@ -66,13 +69,13 @@ func (k *xmeshKeeper) Start(ctx context.Context) error {
 
 func (k *xmeshKeeper) ensure(ctx context.Context) error {
 	var m xv1alpha1.XMesh
-	err := k.client.Get(ctx, client.ObjectKey{Name: k.name}, &m)
+	err := k.reader.Get(ctx, client.ObjectKey{Name: k.name}, &m)
 	if apierrors.IsNotFound(err) {
 		m = xv1alpha1.XMesh{ObjectMeta: metav1.ObjectMeta{Name: k.name}, Spec: xv1alpha1.MeshSpec{ControllerName: k.controller}}
 		if err := k.client.Create(ctx, &m); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating XMesh %s: %w", k.name, err)
 		}
-		if err := k.client.Get(ctx, client.ObjectKey{Name: k.name}, &m); err != nil {
+		if err := k.reader.Get(ctx, client.ObjectKey{Name: k.name}, &m); err != nil {
 			return err
 		}
 	} else if err != nil {

@@ -1,0 +1,29 @@
+// Command gammaconf brings up the cluster the GAMMA conformance suites run
+// against (and, later, installs meshes, runs the suites and writes reports).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := &cobra.Command{
+		Use:           "gammaconf",
+		Short:         "GAMMA (Gateway API for mesh) conformance harness",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(clusterCommand(), meshCommand())
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "gammaconf:", err)
+		os.Exit(1)
+	}
+}
