@@ -40,7 +40,8 @@ unit: ## the tests that need no cluster
 	go test -count=1 $(GO_PACKAGES)
 
 .PHONY: test
-test: fmt-check vet unit ## gofmt check, go vet and all tests
+test: fmt-check vet gammaconf ## gofmt check, go vet, then all tests against one cluster (brought up and down here)
+	hack/test-with-cluster.sh $(GAMMACONF) -count=1 -timeout 30m $(GO_PACKAGES)
 
 .PHONY: bench
 bench: ## run the benchmarks and print each key figure as name=value

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs `go test` for the given packages against one cluster: brings it up,
+# exports its kubeconfig as GAMMA_KUBECONFIG, and always brings it down
+# (also on failure or interrupt). The local provider needs root; without
+# root the tests run without a cluster and the cluster tests skip themselves.
+#
+# usage: hack/test-with-cluster.sh <gammaconf binary> <go test args...>
+# env:   GAMMA_PROVIDER (local|existing), GAMMA_CLUSTER_DIR, GAMMA_CLUSTER_FLAGS
+set -uo pipefail
+gammaconf=$1; shift
+provider=${GAMMA_PROVIDER:-local}
+flags=(--provider "$provider" --dir "${GAMMA_CLUSTER_DIR:-/var/lib/gamma-conformance/local}")
+# shellcheck disable=SC2206 # word splitting of the extra flags is wanted
+flags+=(${GAMMA_CLUSTER_FLAGS:-})
+
+if [[ $provider == local && $(id -u) != 0 ]]; then
+	echo "test: not root, so no local cluster: the tests that need a cluster are skipped (run as root, or GAMMA_PROVIDER=existing GAMMA_CLUSTER_FLAGS='--kubeconfig <file>')"
+	exec go test "$@"
+fi
+[[ $provider == local ]] && flags+=(--verify-clean)
+
+down() {
+	trap - EXIT INT TERM
+	echo "test: bringing the cluster down"
+	"$gammaconf" cluster down "${flags[@]}"
+}
+trap 'down; exit 130' INT TERM
+trap 'rc=$?; down || rc=1; exit $rc' EXIT
+
+out=$("$gammaconf" cluster up "${flags[@]}") || { echo "test: cluster up failed"; exit 1; }
+kubeconfig=$(sed -n 's/^kubeconfig: //p' <<<"$out")
+echo "test: cluster up, GAMMA_KUBECONFIG=$kubeconfig"
+GAMMA_KUBECONFIG=$kubeconfig go test "$@"

@@ -1,0 +1,251 @@
+// Package kind is the kind provider: sigs.k8s.io/kind used as a library,
+// with a node image built locally (debootstrap + kind's base files + our
+// Kubernetes binaries + every image preloaded), so nothing is pulled. It
+// talks to the Docker engine named by DOCKER_HOST; on the CI machines that
+// engine is started by hack/kind-docker-host.sh.
+package kind
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+	kindexec "sigs.k8s.io/kind/pkg/exec"
+	kindlog "sigs.k8s.io/kind/pkg/log"
+
+	"gamma-conformance/harness"
+	"gamma-conformance/harness/internal/artifacts"
+	"gamma-conformance/harness/internal/progress"
+)
+
+// DefaultDir holds the kind cluster's kubeconfig and record.
+const DefaultDir = "/var/lib/gamma-conformance/kind"
+
+// Options configure the kind provider.
+type Options struct {
+	Name  string // kind cluster name
+	Dir   string // where the kubeconfig and record go
+	Cache string // artifact cache; empty means the default
+	Out   io.Writer
+	// Retain keeps the nodes of a failed create for debugging.
+	Retain bool
+}
+
+// Provider is the kind provider.
+type Provider struct {
+	opts Options
+	log  *progress.Log
+}
+
+var _ harness.Provider = (*Provider)(nil)
+
+func init() { harness.RegisterImageLoader("kind", loadImages) }
+
+// New returns a kind provider.
+func New(opts Options) *Provider {
+	if opts.Name == "" {
+		opts.Name = "gamma"
+	}
+	if opts.Dir == "" {
+		opts.Dir = DefaultDir
+	}
+	if opts.Cache == "" {
+		opts.Cache = artifacts.DefaultCacheDir()
+	}
+	return &Provider{opts: opts, log: progress.New(opts.Out)}
+}
+
+func (p *Provider) kubeconfig() string { return filepath.Join(p.opts.Dir, "kubeconfig") }
+
+// kindProvider checks for a Docker engine and returns kind's provider.
+func kindProvider() (*cluster.Provider, error) {
+	if os.Getenv("DOCKER_HOST") == "" {
+		return nil, fmt.Errorf("DOCKER_HOST is not set: start a Docker engine (on CI machines: eval $(hack/kind-docker-host.sh up)) and export DOCKER_HOST")
+	}
+	// Debian's docker CLI matches the engine the host script starts; a newer
+	// CLI earlier in PATH may not.
+	if _, err := os.Stat("/usr/bin/docker"); err == nil && !strings.HasPrefix(os.Getenv("PATH"), "/usr/bin:") {
+		os.Setenv("PATH", "/usr/bin:"+os.Getenv("PATH"))
+	}
+	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("the Docker engine at %s does not answer: %v: %s", os.Getenv("DOCKER_HOST"), err, out)
+	}
+	return cluster.NewProvider(cluster.ProviderWithDocker(), cluster.ProviderWithLogger(kindlog.NoopLogger{})), nil
+}
+
+// clusterConfig: no default CNI (kindnetd cannot be built offline; the
+// node image has a bridge CNI config), cgroup v1 allowed, our etcd tag.
+const clusterConfig = `kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking:
+  disableDefaultCNI: true
+  podSubnet: 10.244.0.0/16
+kubeadmConfigPatches:
+- |
+  kind: KubeletConfiguration
+  failCgroupV1: false
+- |
+  kind: ClusterConfiguration
+  etcd:
+    local:
+      imageTag: ` + etcdTag + `
+`
+
+// Up creates the kind cluster, or reuses it when it exists.
+func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
+	kp, err := kindProvider()
+	if err != nil {
+		return nil, err
+	}
+	c := &harness.Cluster{Provider: "kind", Name: p.opts.Name, Kubeconfig: p.kubeconfig(), Context: "kind-" + p.opts.Name}
+	names, err := kp.List()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(p.opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if slices.Contains(names, p.opts.Name) {
+		p.log.Printf("kind cluster %s exists: reusing it", p.opts.Name)
+		if err := kp.ExportKubeConfig(p.opts.Name, c.Kubeconfig, false); err != nil {
+			return nil, err
+		}
+		return c, c.Save()
+	}
+	ref, archive, err := nodeImage(ctx, p.opts.Cache, p.log)
+	if err != nil {
+		return nil, err
+	}
+	if exec.Command("docker", "image", "inspect", ref).Run() != nil {
+		if err := p.log.Step("docker load the node image", func() error { return run(ctx, "docker", "load", "-i", archive) }); err != nil {
+			return nil, err
+		}
+	}
+	begin := time.Now()
+	err = p.log.Step("kind create cluster "+p.opts.Name, func() error {
+		return kp.Create(p.opts.Name, cluster.CreateWithNodeImage(ref), cluster.CreateWithRawConfig([]byte(clusterConfig)),
+			cluster.CreateWithWaitForReady(3*time.Minute), cluster.CreateWithKubeconfigPath(c.Kubeconfig),
+			cluster.CreateWithDisplayUsage(false), cluster.CreateWithDisplaySalutation(false), cluster.CreateWithRetain(p.opts.Retain))
+	})
+	if err != nil {
+		if re := kindexec.RunErrorForError(err); re != nil {
+			err = fmt.Errorf("%w; output:\n%s", err, lastLines(string(re.Output), 30))
+		}
+		if !p.opts.Retain {
+			_ = kp.Delete(p.opts.Name, c.Kubeconfig)
+		}
+		return nil, err
+	}
+	if err := p.log.Step("cluster DNS without upstream forwarding", func() error { return p.fixDNS(ctx, c.Kubeconfig) }); err != nil {
+		_ = kp.Delete(p.opts.Name, c.Kubeconfig)
+		return nil, err
+	}
+	p.log.Printf("kind cluster %s up in %.1fs; kubeconfig: %s", p.opts.Name, time.Since(begin).Seconds(), c.Kubeconfig)
+	return c, c.Save()
+}
+
+// corefile answers cluster names and NXDOMAIN for the rest: kubeadm's
+// default forwards to the node's resolver, i.e. off the machine.
+const corefile = `.:53 {
+    errors
+    health {
+        lameduck 5s
+    }
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        pods insecure
+    }
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+    cache 30
+    loop
+    reload
+    loadbalance
+}
+`
+
+func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	cm, err := cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	cm.Data["Corefile"] = corefile
+	if _, err := cs.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	// Restart CoreDNS now rather than wait for its reload plugin.
+	return cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+}
+
+// Down deletes the kind cluster.
+func (p *Provider) Down(context.Context) error {
+	kp, err := kindProvider()
+	if err != nil {
+		return err
+	}
+	if err := p.log.Step("kind delete cluster "+p.opts.Name, func() error { return kp.Delete(p.opts.Name, p.kubeconfig()) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(p.opts.Dir)
+}
+
+// Status reports whether the kind cluster exists.
+func (p *Provider) Status(context.Context) (string, error) {
+	kp, err := kindProvider()
+	if err != nil {
+		return "", err
+	}
+	nodes, err := kp.ListNodes(p.opts.Name)
+	if err != nil {
+		return "", err
+	}
+	if len(nodes) == 0 {
+		return "", fmt.Errorf("no kind cluster %s", p.opts.Name)
+	}
+	return fmt.Sprintf("kind cluster %s: %d node(s), kubeconfig %s", p.opts.Name, len(nodes), p.kubeconfig()), nil
+}
+
+// loadImages imports image tarballs into every node of a kind cluster.
+func loadImages(_ context.Context, c *harness.Cluster, tarballs []string) error {
+	kp, err := kindProvider()
+	if err != nil {
+		return err
+	}
+	nodes, err := kp.ListInternalNodes(c.Name)
+	if err != nil {
+		return err
+	}
+	for _, t := range tarballs {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if err := nodeutils.LoadImageArchive(n, bytes.NewReader(data)); err != nil {
+				return fmt.Errorf("loading %s into node %s: %w", t, n.String(), err)
+			}
+		}
+	}
+	return nil
+}
