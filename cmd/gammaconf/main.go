@@ -21,7 +21,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(clusterCommand(), meshCommand())
+	root.AddCommand(clusterCommand(), crdsCommand(), meshCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "gammaconf:", err)
 		os.Exit(1)
