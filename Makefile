@@ -44,14 +44,22 @@ test: fmt-check vet gammaconf ## gofmt check, go vet, then all tests against one
 	hack/test-with-cluster.sh $(GAMMACONF) -count=1 -timeout 30m $(GO_PACKAGES)
 
 .PHONY: bench
-bench: ## run the benchmarks and print each key figure as name=value
+bench: gammaconf ## run the benchmarks and print each key figure as name=value
 	@mkdir -p $(OUT)
+	@# Phase 1: benchmarks that need no cluster (one of them brings its own up).
 	go test -run '^$$' -bench . -benchtime=1x -timeout 60m $(BENCH_PACKAGES) | tee $(OUT)/bench.txt
+	@# Phase 2: benchmarks against one cluster with the reference mesh.
+	hack/test-with-cluster.sh $(GAMMACONF) -run '^$$' -bench . -benchtime=1x -timeout 60m $(CLUSTER_BENCH_PACKAGES) | tee -a $(OUT)/bench.txt
 	@echo "--- key figures ---"
 	@# A benchmark reports a figure with b.ReportMetric(value, "name"); every
 	@# unit made of [a-z0-9_] only is a figure.
 	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z][a-z0-9_]*$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/bench.txt
 
 BENCH_PACKAGES ?= ./...
+CLUSTER_BENCH_PACKAGES ?= ./harness/mesh
 
 -include make/*.mk
+
+.PHONY: conformance
+conformance: gammaconf ## the main job: embedded cluster, CRDs, negative control, reference mesh, both suites, reports in $(OUT)
+	hack/conformance.sh $(GAMMACONF) $(OUT)

@@ -3,7 +3,6 @@ package mesh
 import (
 	"context"
 	"io/fs"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientset "k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
@@ -20,36 +18,15 @@ import (
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 	"sigs.k8s.io/gateway-api/pkg/features"
 
-	"gamma-conformance/harness"
 )
 
 // TestReferenceMeshPassesUpstream installs the reference mesh on the
 // cluster `make test` brought up and runs upstream mesh tests through the
 // real upstream suite code: MeshBasic, MeshTrafficSplit, MeshConsumerRoute.
 func TestReferenceMeshPassesUpstream(t *testing.T) {
-	kubeconfig := os.Getenv(harness.KubeconfigEnv)
-	if kubeconfig == "" {
-		t.Skipf("%s is not set: run `make test`, which brings the local cluster up", harness.KubeconfigEnv)
-	}
-	c, err := harness.Open(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	if err := Install(ctx, c, Options{Log: os.Stderr}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := Uninstall(context.Background(), c, os.Stderr); err != nil {
-			t.Errorf("uninstall: %v", err)
-		}
-	})
-
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := setup(ctx, t)
 	cl, err := client.New(cfg, client.Options{})
 	if err != nil {
 		t.Fatal(err)

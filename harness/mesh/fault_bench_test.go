@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -16,12 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"gamma-conformance/harness"
 )
 
 // The echo image the upstream mesh suite uses; the harness preloads it.
@@ -37,28 +34,9 @@ const echoImage = "registry.k8s.io/gateway-api/echo-advanced:v1.5.1"
 //     to the client's proxy holding the new table, over 20 changes after
 //     the controller came back (target p99 < 1000 ms).
 func BenchmarkControllerRestart(b *testing.B) {
-	kubeconfig := os.Getenv(harness.KubeconfigEnv)
-	if kubeconfig == "" {
-		b.Skipf("%s is not set: run `make bench`, which brings the local cluster up", harness.KubeconfigEnv)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	c, err := harness.Open(kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := Install(ctx, c, Options{Log: os.Stderr}); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := Uninstall(context.Background(), c, os.Stderr); err != nil {
-			b.Errorf("uninstall: %v", err)
-		}
-	}()
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, cfg := setup(ctx, b)
 	cl, err := client.New(cfg, client.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"gamma-conformance/harness/local"
+)
+
+// Exit codes of gammaconf (documented in `gammaconf run --help`).
+const (
+	exitFailed  = 1
+	exitUsage   = 2
+	exitRuntime = 3
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func runCommand() *cobra.Command {
+	var kubeconfig, outDir, binary string
+	var negative bool
+	cmd := &cobra.Command{
+		Use:   "run [flags] [-- suite flags]",
+		Short: "run the conformance suites (upstream mesh tests + GAMMA semantics) against a cluster",
+		Long: `Run the conformance suite binary against a cluster with a mesh installed.
+
+The suite binary holds the 22 upstream mesh tests of gateway-api v1.6.3 (run
+unmodified) and the GAMMA semantics suite. Flags after -- go to it and take
+the upstream runner's names and meanings, for example:
+
+  gammaconf run --kubeconfig ~/.kube/config -- \
+    --conformance-profiles=MESH-HTTP,MESH-GRPC --all-features \
+    --exempt-features=Gateway,ReferenceGrant \
+    --namespace-labels=istio-injection=enabled \
+    --organization=Acme --project=acme-mesh --url=https://example.com/acme \
+    --version=v1.2.3 --contact=mesh@example.com
+
+Or let the suite read the features your mesh claims on its XMesh object:
+  -- --gateway-class= --mesh-name=<xmesh name> --conformance-profiles=MESH-HTTP,MESH-GRPC
+
+Results go to <output-dir>/suites (results.json, the upstream report YAML,
+failure dumps); render them with ` + "`gammaconf report`" + `.
+
+--negative-control runs only the semantics suite against a cluster with NO
+mesh: it succeeds only if every spec that tests mesh behaviour fails and
+every control spec passes (results in <output-dir>/negative-control).
+
+Exit codes: 0 every test that ran passed (or the negative control held);
+1 a test failed (or the negative control did not hold); 2 bad usage or
+setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(outDir, 0o755); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("--output-dir %s: %w", outDir, err)}
+			}
+			if _, err := os.Stat(kubeconfig); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass --kubeconfig)", kubeconfig, err)}
+			}
+			if binary == "" {
+				binary = filepath.Join(outDir, "bin", "suites.test")
+				fmt.Fprintf(cmd.ErrOrStderr(), "building the suite binary %s\n", binary)
+				build := exec.CommandContext(cmd.Context(), "go", "test", "-c", "-o", binary, "gamma-conformance/suites")
+				build.Stdout, build.Stderr = cmd.ErrOrStderr(), cmd.ErrOrStderr()
+				if err := build.Run(); err != nil {
+					return &exitError{exitRuntime, fmt.Errorf("building the suite binary (run from the gamma-conformance source tree, or pass --suite-binary): %w", err)}
+				}
+			}
+			suiteArgs := []string{"-test.timeout=60m", "--kubeconfig=" + kubeconfig}
+			if negative {
+				suiteArgs = append(suiteArgs, "-test.run=^TestSemantics$", "--negative-control", "--convergence-timeout=5s",
+					"--dump-on-failure=false", "--output-dir="+filepath.Join(outDir, "negative-control"))
+			} else {
+				suiteArgs = append(suiteArgs, "--output-dir="+filepath.Join(outDir, "suites"))
+			}
+			run := exec.CommandContext(cmd.Context(), binary, append(suiteArgs, args...)...)
+			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			err := run.Run()
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+				return nil
+			case errors.As(err, &ee) && ee.ExitCode() == 2:
+				return &exitError{exitUsage, fmt.Errorf("the suite binary rejected its flags or setup (see above)")}
+			case errors.As(err, &ee):
+				if negative {
+					return &exitError{exitFailed, fmt.Errorf("the negative control did not hold (see above)")}
+				}
+				return &exitError{exitFailed, fmt.Errorf("conformance tests failed (see above and %s)", filepath.Join(outDir, "suites"))}
+			default:
+				return &exitError{exitRuntime, fmt.Errorf("running %s: %w", binary, err)}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", filepath.Join(local.DefaultDir, "kubeconfig"), "kubeconfig of the cluster under test")
+	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
+	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
+	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
+	return cmd
+}
