@@ -17,7 +17,6 @@ import (
 	meshtests "sigs.k8s.io/gateway-api/conformance/tests/mesh"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 	"sigs.k8s.io/gateway-api/pkg/features"
-
 )
 
 // TestReferenceMeshPassesUpstream installs the reference mesh on the

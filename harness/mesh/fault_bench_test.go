@@ -18,7 +18,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-
 )
 
 // The echo image the upstream mesh suite uses; the harness preloads it.
@@ -222,4 +221,3 @@ func waitPodsReady(ctx context.Context, cl client.Client, ns string, want int) e
 		return ready >= want
 	})
 }
-
