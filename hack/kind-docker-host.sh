@@ -20,14 +20,14 @@ die() { echo "kind-docker-host: $*" >&2; exit 1; }
 
 uplinks() { ip -4 route show default; ip -6 route show default; } 2>/dev/null
 
-sweep_iptables() { # delete chains starting with DOCKER and the rules jumping to them
+sweep_iptables() { # delete chains starting with DOCKER, the rules jumping to them or naming docker bridges
 	local fam table
 	for fam in iptables ip6tables; do
 		for table in filter nat; do
 			"$fam-save" -t "$table" >/dev/null 2>&1 || continue
 			"$fam-save" -t "$table" | awk -v t="$table" '
 				/^:DOCKER/ { split(substr($1, 2), a, " "); chains[++n] = a[1]; next }
-				/^-A / && $2 !~ /^DOCKER/ && / -j DOCKER/ { sub(/^-A/, "-D"); dels[++m] = $0 }
+				/^-A / && $2 !~ /^DOCKER/ && (/ -j DOCKER/ || / br-[0-9a-f]+ / || / docker0 /) { sub(/^-A/, "-D"); dels[++m] = $0 }
 				END { if (n + m == 0) exit; print "*" t; for (i = 1; i <= m; i++) print dels[i];
 				      for (i = 1; i <= n; i++) print "-F " chains[i]; for (i = 1; i <= n; i++) print "-X " chains[i]; print "COMMIT" }' |
 				{ in=$(cat); [[ -z $in ]] || "$fam-restore" -w --noflush <<<"$in"; }
@@ -50,6 +50,7 @@ up() {
 	[[ -e $dir/sysctls ]] || for s in "${sysctls[@]}"; do
 		v=$(sysctl -n "$s" 2>/dev/null) && echo "$s=$v"
 	done >"$dir/sysctls"
+	[[ -e $dir/forward-policy ]] || iptables -w -S FORWARD | awk '$1 == "-P" {print $3}' >"$dir/forward-policy" # dockerd sets DROP
 	[[ -e /lib/modules || -e $dir/created-lib-modules ]] || touch "$dir/created-lib-modules" # kind bind-mounts it; dockerd creates it
 	log "starting dockerd"
 	setsid dockerd --data-root "$dir/data" --exec-root "$dir/exec" -H "unix://$sock" --pidfile "$dir/dockerd.pid" \
@@ -60,6 +61,7 @@ up() {
 		sleep 0.2
 	done
 	docker -H "unix://$sock" version >/dev/null 2>&1 || { tail -20 "$dir/dockerd.log" >&2; down; die "dockerd did not start (log above)"; }
+	iptables -w -N DOCKER-USER 2>/dev/null || true # dockerd creates it with its first network; it keeps existing rules
 	for dev in $(uplinks | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i+1)}' | sort -u); do
 		iptables -w -I DOCKER-USER -o "$dev" -j DROP # kind nodes and pods never reach the outside
 	done
@@ -80,17 +82,22 @@ down() {
 		rm -f "$dir/dockerd.pid"
 	fi
 	sweep_iptables
+	if [[ -s $dir/forward-policy ]]; then
+		iptables -w -P FORWARD "$(cat "$dir/forward-policy")"
+		rm -f "$dir/forward-policy"
+	fi
 	for l in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(br-[0-9a-f]{12}|docker0)$' || true); do
 		ip link del "$l"
 	done
-	awk '{print $5}' /proc/self/mountinfo | grep -E "^$dir(/|$)" | sort -r | while read -r m; do umount -l "$m" || true; done
+	awk '{print $5}' /proc/self/mountinfo | { grep -E "^$dir(/|$)" || true; } | sort -r | while read -r m; do umount -l "$m" || true; done
 	rm -rf "$dir/exec" "$sock"
 	if [[ -e $dir/created-lib-modules ]]; then
 		rmdir /lib/modules 2>/dev/null || true
 		rm -f "$dir/created-lib-modules"
 	fi
 	if [[ -e $dir/sysctls ]]; then
-		while IFS== read -r k v; do sysctl -qw "$k=$v" || true; done <"$dir/sysctls"
+		# A local cluster (node bridge gamma0) that came up meanwhile needs forwarding: leave the sysctls to its own down.
+		[[ -e /sys/class/net/gamma0 ]] || while IFS== read -r k v; do sysctl -qw "$k=$v" || true; done <"$dir/sysctls"
 		rm -f "$dir/sysctls"
 	fi
 	log "docker host down"

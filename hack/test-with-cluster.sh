@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs `go test` for the given packages against one cluster: brings it up,
 # exports its kubeconfig as GAMMA_KUBECONFIG, and always brings it down
-# (also on failure or interrupt). The local provider needs root; without
+# (also on failure or interrupt); for the local provider, down also checks
+# that the host is exactly as before up. A cluster that is already up is
+# reused and left up. The local provider needs root; without
 # root the tests run without a cluster and the cluster tests skip themselves.
 #
 # usage: hack/test-with-cluster.sh <gammaconf binary> <go test args...>
@@ -16,6 +18,13 @@ flags+=(${GAMMA_CLUSTER_FLAGS:-})
 if [[ $provider == local && $(id -u) != 0 ]]; then
 	echo "test: not root, so no local cluster: the tests that need a cluster are skipped (run as root, or GAMMA_PROVIDER=existing GAMMA_CLUSTER_FLAGS='--kubeconfig <file>')"
 	exec go test "$@"
+fi
+if "$gammaconf" cluster status "${flags[@]}" >/dev/null 2>&1; then
+	# Someone brought a cluster up before (make cluster-up): use it, leave it up.
+	out=$("$gammaconf" cluster up "${flags[@]}") || exit 1
+	kubeconfig=$(sed -n 's/^kubeconfig: //p' <<<"$out")
+	echo "test: reusing the cluster that is already up (left up afterwards), GAMMA_KUBECONFIG=$kubeconfig"
+	GAMMA_KUBECONFIG=$kubeconfig exec go test "$@"
 fi
 [[ $provider == local ]] && flags+=(--verify-clean)
 

@@ -23,7 +23,8 @@ cluster-status: gammaconf ## say whether the test cluster is up
 
 .PHONY: e2e-kind
 e2e-kind: gammaconf ## cluster smoke test on kind (private dockerd from hack/kind-docker-host.sh, stopped afterwards)
-	eval "$$(hack/kind-docker-host.sh up)"; export DOCKER_HOST; \
+	engine=$$(hack/kind-docker-host.sh up) || { hack/kind-docker-host.sh down; exit 1; }; \
+	eval "$$engine"; export DOCKER_HOST; \
 	trap 'hack/kind-docker-host.sh down' EXIT; \
 	GAMMA_PROVIDER=kind GAMMA_CLUSTER_DIR=/var/lib/gamma-conformance/kind \
 		hack/test-with-cluster.sh $(GAMMACONF) -count=1 -v ./harness/e2e

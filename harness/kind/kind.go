@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -27,6 +28,7 @@ import (
 
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/internal/artifacts"
+	"gamma-conformance/harness/internal/clusterdns"
 	"gamma-conformance/harness/internal/progress"
 )
 
@@ -148,34 +150,13 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 		}
 		return nil, err
 	}
-	if err := p.log.Step("cluster DNS without upstream forwarding", func() error { return p.fixDNS(ctx, c.Kubeconfig) }); err != nil {
+	if err := p.log.Step("cluster DNS without upstream forwarding, system pods Ready", func() error { return p.fixDNS(ctx, c.Kubeconfig) }); err != nil {
 		_ = kp.Delete(p.opts.Name, c.Kubeconfig)
 		return nil, err
 	}
-	p.log.Printf("kind cluster %s up in %.1fs; kubeconfig: %s", p.opts.Name, time.Since(begin).Seconds(), c.Kubeconfig)
+	p.log.Printf("kind cluster %s up in %.1fs (create + system pods Ready); kubeconfig: %s", p.opts.Name, time.Since(begin).Seconds(), c.Kubeconfig)
 	return c, c.Save()
 }
-
-// corefile answers cluster names and NXDOMAIN for the rest: kubeadm's
-// default forwards to the node's resolver, i.e. off the machine.
-const corefile = `.:53 {
-    errors
-    health {
-        lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        pods insecure
-    }
-    template ANY ANY {
-        rcode NXDOMAIN
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-`
 
 func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -190,12 +171,44 @@ func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
 	if err != nil {
 		return err
 	}
-	cm.Data["Corefile"] = corefile
+	cm.Data["Corefile"] = clusterdns.Corefile
 	if _, err := cs.CoreV1().ConfigMaps("kube-system").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
 	// Restart CoreDNS now rather than wait for its reload plugin.
-	return cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	if err := cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"}); err != nil {
+		return err
+	}
+	return waitSystemPods(ctx, cs)
+}
+
+// waitSystemPods waits until every kube-system pod is Ready.
+func waitSystemPods(ctx context.Context, cs kubernetes.Interface) error {
+	var last error
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		pods, err := cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = err
+			continue
+		}
+		last = nil
+		for _, pod := range pods.Items {
+			ready := pod.DeletionTimestamp == nil
+			for _, c := range pod.Status.Conditions {
+				if c.Type == corev1.PodReady {
+					ready = ready && c.Status == corev1.ConditionTrue
+				}
+			}
+			if !ready || len(pod.Status.Conditions) == 0 {
+				last = fmt.Errorf("pod kube-system/%s is not Ready (%s)", pod.Name, pod.Status.Phase)
+				break
+			}
+		}
+		if last == nil && len(pods.Items) > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("system pods not Ready after 3 minutes: %v", last)
 }
 
 // Down deletes the kind cluster.

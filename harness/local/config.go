@@ -193,26 +193,6 @@ func (p paths) kubeProxyArgs() []string {
 	return []string{"--config=" + p.join("kube-proxy.yaml")}
 }
 
-// corefile serves cluster names and answers NXDOMAIN for every other name:
-// there is no upstream, so no query ever leaves the machine.
-const corefile = `cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
-    errors
-    health :8080
-    ready :8181
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-        pods insecure
-    }
-    cache 30
-    loadbalance
-}
-.:53 {
-    errors
-    template ANY ANY {
-        rcode NXDOMAIN
-    }
-}
-`
-
 // indent indents every line of s by n spaces.
 func indent(s string, n int) string {
 	pad := strings.Repeat(" ", n)

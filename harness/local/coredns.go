@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"gamma-conformance/harness/internal/clusterdns"
 )
 
 // coreDNSManifest is CoreDNS as cluster DNS (Service kube-dns at dnsIP),
@@ -47,7 +49,7 @@ kind: ConfigMap
 metadata: {name: coredns, namespace: kube-system}
 data:
   Corefile: |
-` + indent(corefile, 4) + `
+` + indent(clusterdns.Corefile, 4) + `
 ---
 apiVersion: apps/v1
 kind: Deployment

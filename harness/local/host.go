@@ -158,11 +158,20 @@ func restoreSysctls(file string) error {
 	var errs []error
 	now := readSysctls(sysctls)
 	for k, v := range saved {
+		if k == "net.ipv4.ip_forward" && dockerBridges() {
+			continue // a Docker engine (kind) still forwards through this host
+		}
 		if now[k] != v {
 			errs = append(errs, writeSysctl(k, v))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// dockerBridges reports whether a Docker engine's bridge exists.
+func dockerBridges() bool {
+	links, _ := filepath.Glob("/sys/class/net/br-*")
+	return linkExists("docker0") || len(links) > 0
 }
 
 // run runs a command and returns an error with its output.
