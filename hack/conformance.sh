@@ -38,6 +38,7 @@ log "Gateway API CRDs (experimental channel)"
 log "negative control held; installing the reference mesh"
 "$gammaconf" mesh install --kubeconfig "$kubeconfig" --work-dir "$out/mesh"
 log "running both suites against the reference mesh"
+set +e
 "$gammaconf" run --kubeconfig "$kubeconfig" --output-dir "$out" --suite-binary "$out/bin/suites.test" -- \
 	--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC \
 	--namespace-labels=mesh.gamma-conformance.dev/inject=enabled \
@@ -45,4 +46,13 @@ log "running both suites against the reference mesh"
 	--organization=gamma-conformance --project=gamma-conformance-reference \
 	--url=https://github.com/gamma-conformance/gamma-conformance --version=v0.1.0 \
 	--contact=gamma-conformance-maintainers --mode=default
-log "every claimed test passed"
+rc=$?
+set -e
+log "rendering the reports into $out/suites"
+"$gammaconf" report --results "$out/suites"
+"$gammaconf" report --results "$out/negative-control"
+if [[ $rc != 0 ]]; then
+	log "the reference mesh failed tests it claims (exit $rc): see $out/suites/report.html"
+	exit "$rc"
+fi
+log "every claimed test passed; reports in $out/suites"

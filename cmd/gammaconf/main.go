@@ -23,7 +23,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
-	root.AddCommand(clusterCommand(), crdsCommand(), meshCommand(), runCommand())
+	root.AddCommand(clusterCommand(), crdsCommand(), meshCommand(), runCommand(), reportCommand(), badgeCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "gammaconf:", err)
 		var ee *exitError
