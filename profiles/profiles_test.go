@@ -1,0 +1,31 @@
+package profiles
+
+import (
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/gateway-api/pkg/features"
+)
+
+func TestFeatureNamesNeverCollideWithUpstream(t *testing.T) {
+	upstream := features.SetsToNamesSet(features.AllFeatures)
+	seen := map[string]bool{}
+	for _, f := range Features() {
+		if upstream.Has(features.FeatureName(f)) {
+			t.Errorf("feature %s is also an upstream feature", f)
+		}
+		if !strings.HasPrefix(f, "Semantics") {
+			t.Errorf("feature %s lacks the Semantics prefix", f)
+		}
+		if strings.ContainsAny(f, "&|!,()/: \t") {
+			t.Errorf("feature %s cannot be a Ginkgo label", f)
+		}
+		if seen[f] {
+			t.Errorf("feature %s listed twice", f)
+		}
+		seen[f] = true
+	}
+	if !IsFeature(ProducerRoute) || IsFeature("Mesh") {
+		t.Error("IsFeature disagrees with Features")
+	}
+}
