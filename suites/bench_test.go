@@ -1,0 +1,199 @@
+package suites
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+
+	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/kube"
+)
+
+// BenchmarkConformanceRun measures, in one go on the same warm cluster with
+// a mesh installed:
+//
+//   - suite_s: the whole run of this binary (upstream + semantics);
+//   - semantics_spec_median_s: the median semantics spec of that run;
+//   - upstream_runner_s: the upstream runner alone (gateway-api's own
+//     TestConformance, profiles MESH-HTTP,MESH-GRPC);
+//   - upstream_test_median_s: the median mesh test in that upstream run.
+//
+// It needs GAMMA_BENCH_KUBECONFIG. GAMMA_BENCH_UPSTREAM_FLAGS (upstream
+// runner flags: profiles, features, --namespace-labels) go to both runs;
+// GAMMA_BENCH_FLAGS (our own, e.g. --controller-name) only to this binary.
+func BenchmarkConformanceRun(b *testing.B) {
+	kubeconfig := os.Getenv("GAMMA_BENCH_KUBECONFIG")
+	if kubeconfig == "" {
+		b.Skip("set GAMMA_BENCH_KUBECONFIG to a cluster with the mesh installed to measure a conformance run")
+	}
+	upstreamFlags := strings.Fields(os.Getenv("GAMMA_BENCH_UPSTREAM_FLAGS"))
+	if len(upstreamFlags) == 0 {
+		upstreamFlags = strings.Fields("--conformance-profiles=MESH-HTTP,MESH-GRPC --all-features --exempt-features=Gateway,ReferenceGrant")
+	}
+	out := b.TempDir()
+	// The logs outlive the benchmark: GAMMA_BENCH_LOGS (default: the temp dir).
+	logDir := os.Getenv("GAMMA_BENCH_LOGS")
+	if logDir == "" {
+		logDir = out
+	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		// This binary: both suites.
+		self, err := os.Executable()
+		if err != nil {
+			b.Fatal(err)
+		}
+		args := append([]string{"-test.run=^Test(Upstream|Semantics)$", "-test.bench=^$", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--output-dir=" + filepath.Join(out, "suites")}, upstreamFlags...)
+		args = append(args, strings.Fields(os.Getenv("GAMMA_BENCH_FLAGS"))...)
+		_, suiteSecs, suiteErr := timed(filepath.Join(logDir, "suites.log"), self, args...)
+		r, err := results.Read(filepath.Join(out, "suites", results.File))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var specs []float64
+		for _, t := range r.Tests {
+			if t.Suite == results.Semantics && (t.Outcome == results.Passed || t.Outcome == results.Failed) {
+				specs = append(specs, t.DurationSeconds)
+			}
+		}
+
+		// The upstream runner alone: gateway-api's own test binary, once
+		// the namespaces of the run above are gone (it cannot wait itself).
+		upstreamBin := filepath.Join(out, "upstream.test")
+		build := exec.Command("go", "test", "-c", "-o", upstreamBin, "sigs.k8s.io/gateway-api/conformance")
+		if msg, err := build.CombinedOutput(); err != nil {
+			b.Fatalf("build the upstream runner: %v\n%s", err, msg)
+		}
+		if err := waitUpstreamNamespacesGone(kubeconfig); err != nil {
+			b.Fatal(err)
+		}
+		args = append([]string{"-test.run=^TestConformance$", "-test.v", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--report-output=" + filepath.Join(out, "upstream-alone.yaml"),
+			"--organization=bench", "--project=bench", "--url=https://example.invalid", "--version=bench", "--contact=bench"}, upstreamFlags...)
+		upOut, upSecs, upErr := timed(filepath.Join(logDir, "upstream-runner.log"), upstreamBin, args...)
+		upMedian := median(upstreamDurations(upOut))
+
+		b.ReportMetric(suiteSecs, "suite_s")
+		b.ReportMetric(upSecs, "upstream_runner_s")
+		b.ReportMetric(median(specs), "semantics_spec_median_s")
+		b.ReportMetric(upMedian, "upstream_test_median_s")
+		if upErr != nil || suiteErr != nil {
+			b.Errorf("a run failed (upstream runner: %v; suites: %v): the figures are of a failing run", upErr, suiteErr)
+		}
+	}
+}
+
+// line is one line of output and when it arrived.
+type line struct {
+	at   time.Time
+	text string
+}
+
+// timed runs a command, echoing its stderr (progress lines) and saving its
+// stdout to logFile, and returns its stdout lines with their arrival times
+// and how long it took.
+func timed(logFile, bin string, args ...string) ([]line, float64, error) {
+	f, err := os.Create(logFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, 0, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	var lines []line
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		lines = append(lines, line{time.Now(), sc.Text()})
+		fmt.Fprintln(f, sc.Text())
+	}
+	err = cmd.Wait()
+	if err != nil {
+		err = fmt.Errorf("%w (output in %s)", err, logFile)
+	}
+	return lines, time.Since(start).Seconds(), err
+}
+
+var (
+	upstreamStart = regexp.MustCompile(`^=== RUN\s+TestConformance/([A-Za-z0-9]+)$`)
+	upstreamSkip  = regexp.MustCompile(`^\s*--- SKIP: TestConformance/([A-Za-z0-9]+) \(`)
+)
+
+// upstreamDurations measures each mesh test of the upstream runner from its
+// "=== RUN" line to the next top-level test's, as the lines arrived. The
+// runner runs top-level tests one after the other, and go test prints their
+// result lines only at the end, with durations that leave out parallel
+// subtests. Skipped tests are left out.
+func upstreamDurations(lines []line) []float64 {
+	type run struct {
+		name string
+		at   time.Time
+	}
+	var runs []run
+	skipped := map[string]bool{}
+	for _, l := range lines {
+		if m := upstreamStart.FindStringSubmatch(l.text); m != nil {
+			runs = append(runs, run{m[1], l.at})
+		} else if m := upstreamSkip.FindStringSubmatch(l.text); m != nil {
+			skipped[m[1]] = true
+		}
+	}
+	var d []float64
+	for i, r := range runs {
+		if !strings.HasPrefix(r.name, "Mesh") || skipped[r.name] {
+			continue
+		}
+		end := lines[len(lines)-1].at
+		if i+1 < len(runs) {
+			end = runs[i+1].at
+		}
+		d = append(d, end.Sub(r.at).Seconds())
+	}
+	return d
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// waitUpstreamNamespacesGone waits until the upstream fixture namespaces of
+// an earlier run are deleted.
+func waitUpstreamNamespacesGone(kubeconfig string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := kube.NewCluster(cfg, kube.Options{})
+	if err != nil {
+		return err
+	}
+	return c.WaitNotTerminating(context.Background(), 3*time.Minute, suite.MeshNamespace, suite.MeshConsumerNamespace)
+}

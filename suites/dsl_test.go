@@ -1,0 +1,329 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+
+	"gamma-conformance/suites/internal/config"
+	"gamma-conformance/suites/internal/dump"
+	"gamma-conformance/suites/internal/kube"
+)
+
+// specDef is what a spec declares before it runs.
+type specDef struct {
+	labels  []string
+	fixture kube.Fixture
+}
+
+var specDefs = map[string]specDef{}
+
+// meshIt declares a semantics spec: its labels (one per feature, plus
+// "control" for controls), the fixture it needs, and its body. Leaf texts
+// are unique across the suite (Ginkgo builds the tree twice: once for the
+// preview that picks the fixtures to prepare, once to run).
+func meshIt(text string, labels []string, fx kube.Fixture, body func(s *S)) bool {
+	specDefs[text] = specDef{labels: labels, fixture: fx}
+	return It(text, Label(labels...), func(ctx SpecContext) {
+		if missing := unsupported(labels); len(missing) > 0 {
+			Skip(notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see --supported-features / --exempt-features)")
+		}
+		body(begin(ctx, text))
+	})
+}
+
+var (
+	clusterOnce sync.Once
+	clusterErr  error
+	theCluster  *kube.Cluster
+)
+
+// semanticsCluster builds the API clients once, from --kubeconfig (or the
+// usual kubeconfig lookup) and our flags.
+func semanticsCluster() (*kube.Cluster, error) {
+	clusterOnce.Do(func() {
+		cfg, err := ctrlconfig.GetConfig()
+		if err != nil {
+			clusterErr = fmt.Errorf("kubeconfig: %w (fix: pass --kubeconfig=<file>)", err)
+			return
+		}
+		f := config.Current
+		theCluster, clusterErr = kube.NewCluster(cfg, kube.Options{
+			ControllerName:       f.ControllerName,
+			NamespaceLabels:      suite.ParseKeyValuePairs(flagLookupValue("namespace-labels")),
+			NamespaceAnnotations: suite.ParseKeyValuePairs(flagLookupValue("namespace-annotations")),
+			EchoImage:            f.EchoImage,
+			ConvergenceTimeout:   f.ConvergenceTimeout,
+			ReadyTimeout:         f.ReadyTimeout,
+		})
+	})
+	return theCluster, clusterErr
+}
+
+// warm is a fixture being prepared ahead of its spec.
+type warm struct {
+	done    chan struct{}
+	p       *kube.Prepared
+	err     error
+	started bool // preparation began (guarded by warmMu)
+	claimed bool // its spec started (and prepares it itself if not started)
+	handed  bool // its spec received it and owns its cleanup
+}
+
+var (
+	warmMu sync.Mutex
+	warmed = map[string]*warm{}
+	// warmClosed stops preparing ahead once the run is over.
+	warmClosed bool
+	// prewarmCtx is cancelled on interrupt, so fixtures being prepared
+	// return at once and can be deleted.
+	prewarmCtx, cancelPrewarm = context.WithCancel(context.Background())
+	// ahead holds one token per fixture prepared and not yet claimed: it
+	// bounds how many fixtures (and pods) exist ahead of the running spec.
+	ahead = make(chan struct{}, prewarmAhead)
+)
+
+// prewarmAhead is how many fixtures may be prepared ahead of the running
+// spec: about 80 pods, under the kubelet's default limit of 110 per node.
+const prewarmAhead = 24
+
+// prewarm prepares the fixtures of texts in the background, in the order
+// the specs will run.
+func prewarm(texts []string) {
+	c, err := semanticsCluster()
+	if err != nil {
+		return
+	}
+	var queue []*warm
+	var names []string
+	warmMu.Lock()
+	for _, text := range texts {
+		def := specDefs[text]
+		if len(unsupported(def.labels)) > 0 {
+			continue
+		}
+		w := &warm{done: make(chan struct{})}
+		warmed[text] = w
+		queue = append(queue, w)
+		names = append(names, text)
+	}
+	warmMu.Unlock()
+	go func() {
+		for i, w := range queue {
+			ahead <- struct{}{}
+			warmMu.Lock()
+			if warmClosed {
+				warmMu.Unlock()
+				return
+			}
+			if w.claimed {
+				warmMu.Unlock()
+				<-ahead
+				continue
+			}
+			w.started = true
+			warmMu.Unlock()
+			go func() {
+				defer close(w.done)
+				w.p, w.err = c.Prepare(prewarmCtx, nsPrefix(names[i]), specDefs[names[i]].fixture)
+			}()
+		}
+	}()
+}
+
+// claim hands a spec its fixture: the prewarmed one, or a fresh one when
+// preparation has not started yet.
+func claim(ctx context.Context, c *kube.Cluster, text string) (*kube.Prepared, error) {
+	warmMu.Lock()
+	w := warmed[text]
+	started := w != nil && w.started
+	if w != nil {
+		w.claimed = true
+	}
+	warmMu.Unlock()
+	if !started {
+		return c.Prepare(ctx, nsPrefix(text), specDefs[text].fixture)
+	}
+	defer func() { <-ahead }()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	warmMu.Lock()
+	w.handed = true
+	warmMu.Unlock()
+	return w.p, w.err
+}
+
+// releaseUnclaimedFixtures deletes fixtures prepared for specs that never
+// received them (interrupted, failed-fast or timed-out runs), so nothing is
+// left behind.
+func releaseUnclaimedFixtures() {
+	warmMu.Lock()
+	defer warmMu.Unlock()
+	warmClosed = true
+	for _, w := range warmed {
+		if !w.started {
+			continue
+		}
+		<-w.done
+		if !w.handed && w.p != nil {
+			if err := theCluster.Delete(context.Background(), w.p); err != nil {
+				progress("semantics: cleanup: %v", err)
+			}
+		}
+	}
+}
+
+var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
+
+// nsPrefix derives a namespace name prefix from a spec text.
+func nsPrefix(text string) string {
+	s := strings.Trim(nonAlnum.ReplaceAllString(strings.ToLower(text), "-"), "-")
+	if len(s) > 24 {
+		s = strings.TrimRight(s[:24], "-")
+	}
+	return "gs-" + s
+}
+
+// S is one running spec: its cluster, namespaces and helpers.
+type S struct {
+	ctx  context.Context
+	c    *kube.Cluster
+	p    *kube.Prepared
+	pods map[string]kube.Pod
+}
+
+func begin(ctx context.Context, text string) *S {
+	c, err := semanticsCluster()
+	Expect(err).NotTo(HaveOccurred())
+	p, err := claim(ctx, c, text)
+	s := &S{ctx: ctx, c: c, p: p, pods: map[string]kube.Pod{}}
+	DeferCleanup(s.cleanup)
+	Expect(err).NotTo(HaveOccurred(), "preparing the spec's namespaces and pods")
+	By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
+	return s
+}
+
+func (s *S) cleanup(ctx SpecContext) {
+	if s.p == nil {
+		return
+	}
+	var names []string
+	for _, ns := range s.p.NS {
+		names = append(names, ns)
+	}
+	failed := CurrentSpecReport().Failed()
+	if failed && config.Current.DumpOnFailure {
+		dir := filepath.Join(config.Current.DumpDir, nsPrefix(CurrentSpecReport().LeafNodeText))
+		if err := dump.Namespaces(ctx, s.c, dir, names); err != nil {
+			GinkgoWriter.Printf("dump incomplete: %v\n", err)
+		}
+		AddReportEntry("dump", dir)
+		progress("semantics: dump of %s written to %s", strings.Join(names, " "), dir)
+	}
+	if failed && config.Current.KeepOnFailure {
+		progress("semantics: kept namespaces %s (--keep-on-failure)", strings.Join(names, " "))
+		return
+	}
+	Expect(s.c.Delete(ctx, s.p)).To(Succeed())
+}
+
+// NS is the real name of a logical namespace of the fixture.
+func (s *S) NS(key string) string {
+	GinkgoHelper()
+	ns, ok := s.p.NS[key]
+	Expect(ok).To(BeTrue(), "fixture has no namespace %q", key)
+	return ns
+}
+
+// Pod is the running pod of app in a logical namespace.
+func (s *S) Pod(nsKey, app string) kube.Pod {
+	GinkgoHelper()
+	k := nsKey + "/" + app
+	if p, ok := s.pods[k]; ok {
+		return p
+	}
+	p, err := s.c.PodOf(s.ctx, s.NS(nsKey), app)
+	Expect(err).NotTo(HaveOccurred())
+	s.pods[k] = p
+	return p
+}
+
+// Create creates objects in order.
+func (s *S) Create(objs ...client.Object) {
+	GinkgoHelper()
+	for _, o := range objs {
+		Expect(s.c.Client.Create(s.ctx, o)).To(Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
+	}
+}
+
+// eventually retries f until it succeeds or --convergence-timeout passes;
+// what names the failure.
+func (s *S) eventually(what string, f func() error) {
+	GinkgoHelper()
+	Eventually(s.ctx, f).WithTimeout(s.c.Options.ConvergenceTimeout).WithPolling(100*time.Millisecond).Should(Succeed(), "%s (waited --convergence-timeout=%v)", what, s.c.Options.ConvergenceTimeout)
+}
+
+// Status waits until the route has a status entry for ref (from the chosen
+// controller) meeting every want.
+func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...kube.Want) {
+	GinkgoHelper()
+	what := fmt.Sprintf("route %s/%s: status for parent %s", route.GetNamespace(), route.GetName(), ref.Name)
+	By(what)
+	s.eventually(what, func() error {
+		entries, err := s.c.ParentStatuses(s.ctx, route, ref)
+		if err != nil {
+			return err
+		}
+		return kube.Check(entries, wants...)
+	})
+}
+
+// Accepted waits until the route is Accepted=True for ref.
+func (s *S) Accepted(route client.Object, ref gatewayv1.ParentReference) {
+	GinkgoHelper()
+	s.Status(route, ref, kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: "True"})
+}
+
+// Traffic sends req from a pod until check accepts the whole batch.
+func (s *S) Traffic(from kube.Pod, req kube.Request, check func(kube.Result) error) {
+	GinkgoHelper()
+	what := fmt.Sprintf("traffic from %s/%s: %s", from.Namespace, from.Name, strings.Join(req.Args(), " "))
+	By(what)
+	var last kube.Result
+	s.eventually(what, func() error {
+		last = s.c.Send(s.ctx, from, req)
+		if err := check(last); err != nil {
+			return fmt.Errorf("%w\n  command: %s\n  stderr: %s", err, strings.Join(last.Args, " "), strings.TrimSpace(last.Stderr))
+		}
+		return nil
+	})
+}
+
+// softAccepted waits for the route to be accepted if a mesh writes status,
+// without failing when none does: controls must pass with no mesh.
+func (s *S) softAccepted(route client.Object, ref gatewayv1.ParentReference) {
+	GinkgoHelper()
+	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
+	for time.Now().Before(deadline) {
+		entries, err := s.c.ParentStatuses(s.ctx, route, ref)
+		if err == nil && kube.Check(entries, kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: "True"}) == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	GinkgoWriter.Printf("no Accepted status on %s/%s: checking pass-through anyway\n", route.GetNamespace(), route.GetName())
+}

@@ -1,0 +1,76 @@
+package suites
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"gamma-conformance/profiles"
+	"gamma-conformance/suites/internal/kube"
+)
+
+// conflicted is the status of a route that lost a route-type conflict
+// (GEP-1294: "RouteReasonConflicted"; no constant exists upstream, so both
+// spellings are accepted).
+var conflicted = kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: metav1.ConditionFalse, Reasons: []string{"Conflicted", "RouteReasonConflicted"}}
+
+// Route kinds competing for one Service port (GEP-1294: GRPCRoute >
+// HTTPRoute > TLSRoute > TCPRoute) and requests no rule matches.
+var _ = describe("Route type conflicts and unmatched requests", func() {
+	meshIt("a GRPCRoute wins over an HTTPRoute on the same Service port and the HTTPRoute is Conflicted", []string{profiles.RouteTypeConflict, profiles.GRPCRoute},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		func(s *S) {
+			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			hr := httpRoute(s.NS("p"), "http", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", kube.PortGRPC, 1)))
+			gr := grpcRoute(s.NS("p"), "grpc", parent, backendRef(s.NS("p"), "echo-v3", kube.PortGRPC, 1))
+			s.Create(hr, gr)
+			s.Accepted(gr, parent)
+			s.Status(hr, parent, conflicted)
+			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3"))
+		})
+
+	meshIt("a TCPRoute loses to an HTTPRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		func(s *S) {
+			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
+			hr := httpRoute(s.NS("p"), "http", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			tr := tcpRoute(s.NS("p"), "tcp", parent, backendRef(s.NS("p"), "echo-v3", 8080, 1))
+			s.Create(tr, hr)
+			s.Accepted(hr, parent)
+			s.Status(tr, parent, conflicted)
+			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+		})
+
+	meshIt("a TCPRoute loses to a GRPCRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict, profiles.GRPCRoute},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		func(s *S) {
+			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			gr := grpcRoute(s.NS("p"), "grpc", parent, backendRef(s.NS("p"), "echo-v3", kube.PortGRPC, 1))
+			tr := tcpRoute(s.NS("p"), "tcp", parent, backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1))
+			s.Create(tr, gr)
+			s.Accepted(gr, parent)
+			s.Status(tr, parent, conflicted)
+			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3"))
+		})
+
+	meshIt("when routes exist but no rule matches the request gets 404", []string{profiles.UnmatchedNotFound},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			r := httpRoute(s.NS("p"), "only-match", []gatewayv1.ParentReference{parent}, prefixTo("/match", backend(s.NS("p"), "echo-v2", 8080, 1)))
+			s.Create(r)
+			s.Accepted(r, parent)
+			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			s.Traffic(s.Pod("c", "client"), get(base+"/match"), servedBy("echo-v2"))
+			s.Traffic(s.Pod("c", "client"), get(base+"/nomatch"), status(404))
+		})
+
+	meshIt("a GRPCRoute sends gRPC calls to its backend", []string{profiles.GRPCRoute},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		func(s *S) {
+			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			gr := grpcRoute(s.NS("p"), "grpc", parent, backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1))
+			s.Create(gr)
+			s.Accepted(gr, parent)
+			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v2"))
+		})
+})

@@ -1,0 +1,99 @@
+package suites
+
+import (
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"gamma-conformance/profiles"
+	"gamma-conformance/suites/internal/kube"
+)
+
+// Producer and consumer routes (GEP-1294 "Namespace boundaries").
+var _ = describe("Route scope", func() {
+	p, c := profiles.ProducerRoute, profiles.ConsumerRoute
+
+	meshIt("a producer route applies to clients in its own namespace", []string{p},
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2")),
+		func(s *S) {
+			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{svcParent(s.NS("p"), "echo-v1")}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			s.Create(r)
+			s.Accepted(r, svcParent(s.NS("p"), "echo-v1"))
+			s.Traffic(s.Pod("p", "echo-v1"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+		})
+
+	meshIt("a producer route applies to clients in another namespace", []string{p},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		func(s *S) {
+			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{svcParent(s.NS("p"), "echo-v1")}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			s.Create(r)
+			s.Accepted(r, svcParent(s.NS("p"), "echo-v1"))
+			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+		})
+
+	meshIt("a producer route applies to clients in a third namespace while a second one has a consumer route", []string{p, c},
+		fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c"), clientApp("o")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			cons := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v3", 8080, 1)))
+			s.Create(prod, cons)
+			s.Accepted(prod, parent)
+			s.Accepted(cons, parent)
+			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			s.Traffic(s.Pod("o", "client"), get(url), servedBy("echo-v2"))
+			s.Traffic(s.Pod("c", "client"), get(url), servedBy("echo-v3"))
+		})
+
+	meshIt("a consumer route applies to clients in its namespace", []string{c},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			r := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			s.Create(r)
+			s.Accepted(r, parent)
+			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+		})
+
+	meshIt("a consumer route does not apply outside its namespace", []string{c},
+		fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c"), clientApp("o")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			r := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent},
+				withResponseHeader(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "X-Consumer", "c"))
+			s.Create(r)
+			s.Accepted(r, parent)
+			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			s.Traffic(s.Pod("c", "client"), get(url), both(servedBy("echo-v2"), header("X-Consumer", "c")))
+			s.Traffic(s.Pod("o", "client"), get(url), both(servedBy("echo-v1"), header("X-Consumer", "")))
+			s.Traffic(s.Pod("p", "echo-v1"), get(url), both(servedBy("echo-v1"), header("X-Consumer", "")))
+		})
+
+	meshIt("a consumer route replaces the producer route in its namespace instead of merging with it", []string{p, c},
+		fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c"), clientApp("o")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, prefixTo("/", backend(s.NS("p"), "echo-v2", 8080, 1)))
+			cons := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, prefixTo("/only", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			s.Create(prod, cons)
+			s.Accepted(prod, parent)
+			s.Accepted(cons, parent)
+			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			s.Traffic(s.Pod("c", "client"), get(base+"/only"), servedBy("echo-v3"))
+			// The producer's catch-all rule is not merged in: no consumer
+			// rule matches, so the request is rejected with 404.
+			s.Traffic(s.Pod("c", "client"), get(base+"/other"), status(404))
+			s.Traffic(s.Pod("o", "client"), get(base+"/other"), servedBy("echo-v2"))
+		})
+
+	meshIt("a consumer route on one port replaces the producer route on that port only", []string{p, c, profiles.ParentRefPort},
+		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			cons := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{onPort(parent, kube.PortHTTP)}, to(backend(s.NS("p"), "echo-v3", 8080, 1)))
+			s.Create(prod, cons)
+			s.Accepted(prod, parent)
+			s.Accepted(cons, onPort(parent, kube.PortHTTP))
+			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v3"))
+			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 8080)+"/"), servedBy("echo-v2"))
+		})
+})
