@@ -33,9 +33,6 @@ func TestUpstream(t *testing.T) {
 	requireCluster(t)
 	phase.Store(phaseUpstream)
 	defer phase.Store(phaseNone)
-	if semanticsWillRun() {
-		startPrewarm()
-	}
 	if c, err := semanticsCluster(); err == nil {
 		start := time.Now()
 		require.NoError(t, c.WaitNotTerminating(t.Context(), 3*time.Minute, suite.MeshNamespace, suite.MeshConsumerNamespace))
@@ -53,6 +50,9 @@ func TestUpstream(t *testing.T) {
 		opts.ReportOutputPath = filepath.Join(config.Current.OutputDir, upstreamFile)
 	}
 	opts.Hook = upstream.record
+	if opts.AllowCRDsMismatch {
+		progress("upstream: --allow-crds-mismatch: the report's version and channel become UNDEFINED; such a report is not valid for submission")
+	}
 	t.Cleanup(func() {
 		upstream.mu.Lock()
 		defer upstream.mu.Unlock()
@@ -80,6 +80,11 @@ func TestUpstream(t *testing.T) {
 	})
 	start := time.Now()
 	s.Setup(t, meshtests.MeshConformanceTests)
+	// The semantics fixtures start now, so their pods do not slow the
+	// upstream setup down but are ready when the semantics suite starts.
+	if semanticsWillRun() {
+		startPrewarm()
+	}
 	progress("upstream: setup done in %.1fs, running %d mesh tests", time.Since(start).Seconds(), len(meshtests.MeshConformanceTests))
 	upstream.mu.Lock()
 	upstream.last = time.Now()

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -95,7 +96,8 @@ var (
 )
 
 // prewarmAhead is how many fixtures may be prepared ahead of the running
-// spec: about 80 pods, under the kubelet's default limit of 110 per node.
+// spec: about 80 pods, under the kubelet's default of 110 per node. (12 made
+// the median spec twice as slow on the reference mesh.)
 const prewarmAhead = 24
 
 // prewarm prepares the fixtures of texts in the background, in the order
@@ -274,7 +276,17 @@ func (s *S) Create(objs ...client.Object) {
 // what names the failure.
 func (s *S) eventually(what string, f func() error) {
 	GinkgoHelper()
-	Eventually(s.ctx, f).WithTimeout(s.c.Options.ConvergenceTimeout).WithPolling(100*time.Millisecond).Should(Succeed(), "%s (waited --convergence-timeout=%v)", what, s.c.Options.ConvergenceTimeout)
+	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
+	for tries := 1; ; tries++ {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) || s.ctx.Err() != nil {
+			Fail(fmt.Sprintf("%s: %v\n(last of %d tries in --convergence-timeout=%v)", what, err, tries, s.c.Options.ConvergenceTimeout))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Status waits until the route has a status entry for ref (from the chosen
@@ -288,6 +300,11 @@ func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...
 		if err != nil {
 			return err
 		}
+		if len(entries) == 0 && s.c.Options.ControllerName != "" {
+			if others := s.c.StatusControllers(s.ctx, route, ref); len(others) > 0 {
+				return fmt.Errorf("no status entry from --controller-name=%s, only from %s", s.c.Options.ControllerName, strings.Join(others, ", "))
+			}
+		}
 		return kube.Check(entries, wants...)
 	})
 }
@@ -298,19 +315,46 @@ func (s *S) Accepted(route client.Object, ref gatewayv1.ParentReference) {
 	s.Status(route, ref, kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: "True"})
 }
 
-// Traffic sends req from a pod until check accepts the whole batch.
-func (s *S) Traffic(from kube.Pod, req kube.Request, check func(kube.Result) error) {
+// flow is an expected traffic outcome: a batch of requests from a pod and
+// the check the whole batch must pass.
+type flow struct {
+	from  kube.Pod
+	req   kube.Request
+	check check
+}
+
+// Traffic sends each flow's batch, again and again until its check passes
+// or --convergence-timeout runs out. The flows run concurrently: put a flow
+// that checks that something is NOT routed in a later call, after a flow
+// that shows the route works.
+func (s *S) Traffic(flows ...flow) {
 	GinkgoHelper()
-	what := fmt.Sprintf("traffic from %s/%s: %s", from.Namespace, from.Name, strings.Join(req.Args(), " "))
-	By(what)
-	var last kube.Result
-	s.eventually(what, func() error {
-		last = s.c.Send(s.ctx, from, req)
-		if err := check(last); err != nil {
-			return fmt.Errorf("%w\n  command: %s\n  stderr: %s", err, strings.Join(last.Args, " "), strings.TrimSpace(last.Stderr))
+	errs := make([]error, len(flows))
+	var wg sync.WaitGroup
+	for i, f := range flows {
+		By(fmt.Sprintf("traffic from %s/%s: %s", f.from.Namespace, f.from.Name, strings.Join(f.req.Args(), " ")))
+		wg.Go(func() { errs[i] = s.await(f) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		Fail(err.Error())
+	}
+}
+
+func (s *S) await(f flow) error {
+	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
+	for tries := 1; ; tries++ {
+		r := s.c.Send(s.ctx, f.from, f.req)
+		err := f.check(r)
+		if err == nil {
+			return nil
 		}
-		return nil
-	})
+		if time.Now().After(deadline) || s.ctx.Err() != nil {
+			return fmt.Errorf("traffic from %s/%s: %s\n  %w\n  (last of %d tries in --convergence-timeout=%v; client stderr: %q)",
+				f.from.Namespace, f.from.Name, strings.Join(r.Args, " "), err, tries, s.c.Options.ConvergenceTimeout, strings.TrimSpace(r.Stderr))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // softAccepted waits for the route to be accepted if a mesh writes status,

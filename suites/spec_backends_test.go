@@ -20,7 +20,7 @@ var _ = describe("Backends", func() {
 			r := httpRoute(s.NS("p"), "to-nothing", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "does-not-exist", 8080, 1)))
 			s.Create(r)
 			s.Status(r, parent, notFound)
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), status(500))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), status(500)})
 		})
 
 	meshIt("a gRPC backendRef to a missing Service gets UNAVAILABLE", []string{profiles.BackendFailures, profiles.GRPCRoute},
@@ -30,7 +30,7 @@ var _ = describe("Backends", func() {
 			r := grpcRoute(s.NS("p"), "to-nothing", parent, backendRef(s.NS("p"), "does-not-exist", kube.PortGRPC, 1))
 			s.Create(r)
 			s.Status(r, parent, notFound)
-			s.Traffic(s.Pod("c", "client"), kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}, grpcFails("Unavailable"))
+			s.Traffic(flow{s.Pod("c", "client"), kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}, grpcFails("Unavailable")})
 		})
 
 	meshIt("a backend Service with no ready endpoints gets 503", []string{profiles.BackendFailures},
@@ -40,7 +40,7 @@ var _ = describe("Backends", func() {
 			r := httpRoute(s.NS("p"), "to-empty", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "empty", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), status(503))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), status(503)})
 		})
 
 	meshIt("a backend with weight 0 gets no traffic", []string{profiles.BackendFailures},
@@ -53,7 +53,7 @@ var _ = describe("Backends", func() {
 			s.Accepted(r, parent)
 			req := get("http://" + host(s.NS("p"), "echo-v1", 80) + "/")
 			req.Count = 40
-			s.Traffic(s.Pod("c", "client"), req, servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), req, servedBy("echo-v2")})
 		})
 
 	meshIt("a backendRef to another namespace works without a ReferenceGrant", []string{profiles.CrossNamespaceRefs},
@@ -65,6 +65,6 @@ var _ = describe("Backends", func() {
 			s.Status(r, parent,
 				kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: metav1.ConditionTrue},
 				kube.Want{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionTrue})
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("remote"))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("remote")})
 		})
 })

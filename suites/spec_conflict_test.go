@@ -25,7 +25,7 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 			s.Create(hr, gr)
 			s.Accepted(gr, parent)
 			s.Status(hr, parent, conflicted)
-			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3"))
+			s.Traffic(flow{s.Pod("c", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
 		})
 
 	meshIt("a TCPRoute loses to an HTTPRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict},
@@ -37,7 +37,7 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 			s.Create(tr, hr)
 			s.Accepted(hr, parent)
 			s.Status(tr, parent, conflicted)
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
 		})
 
 	meshIt("a TCPRoute loses to a GRPCRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict, profiles.GRPCRoute},
@@ -49,7 +49,7 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 			s.Create(tr, gr)
 			s.Accepted(gr, parent)
 			s.Status(tr, parent, conflicted)
-			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3"))
+			s.Traffic(flow{s.Pod("c", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
 		})
 
 	meshIt("when routes exist but no rule matches the request gets 404", []string{profiles.UnmatchedNotFound},
@@ -60,8 +60,8 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 			s.Create(r)
 			s.Accepted(r, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(s.Pod("c", "client"), get(base+"/match"), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/nomatch"), status(404))
+			s.Traffic(flow{s.Pod("c", "client"), get(base + "/match"), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), get(base + "/nomatch"), status(404)})
 		})
 
 	meshIt("a GRPCRoute sends gRPC calls to its backend", []string{profiles.GRPCRoute},
@@ -71,6 +71,6 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 			gr := grpcRoute(s.NS("p"), "grpc", parent, backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1))
 			s.Create(gr)
 			s.Accepted(gr, parent)
-			s.Traffic(s.Pod("c", "client"), get("grpc://"+host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v2")})
 		})
 })

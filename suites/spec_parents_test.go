@@ -26,8 +26,8 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "port-80", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v1"))
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v1")})
 		})
 
 	meshIt("a parentRef with a sectionName binds only the named port", []string{profiles.ParentRefPort}, fx(),
@@ -37,8 +37,8 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "section-http-alt", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v1"))
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v1")})
 		})
 
 	meshIt("a parentRef with neither port nor sectionName binds every port of the Service", []string{profiles.ParentRefPort}, fx(),
@@ -47,8 +47,8 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "all-ports", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2")})
 		})
 
 	meshIt("a parentRef with group core binds the Service like group \"\"", []string{profiles.CoreGroupAlias}, fx(),
@@ -58,7 +58,7 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "group-core", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")})
 		})
 
 	meshIt("a parentRef to a missing Service is not accepted while the route's other parent is", []string{profiles.ParentStatus},
@@ -78,7 +78,7 @@ func (s *S) unboundParent(name string) {
 	r := httpRoute(s.NS("p"), "two-parents", []gatewayv1.ParentReference{good, bad}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 	s.Create(r)
 	s.Accepted(r, good)
-	s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/"), servedBy("echo-v2"))
+	s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
 	Expect(err).NotTo(HaveOccurred())
 	for _, e := range entries {

@@ -29,9 +29,9 @@ var _ = describe("Route merging and precedence", func() {
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(s.Pod("c", "client"), get(base+"/a"), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/b"), servedBy("echo-v3"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/c"), status(404))
+			s.Traffic(flow{s.Pod("c", "client"), get(base + "/a"), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), get(base + "/b"), servedBy("echo-v3")},
+				flow{s.Pod("c", "client"), get(base + "/c"), status(404)})
 		})
 
 	meshIt("several consumer routes in one namespace merge", []string{profiles.RouteMerging, profiles.ConsumerRoute},
@@ -44,9 +44,9 @@ var _ = describe("Route merging and precedence", func() {
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(s.Pod("c", "client"), get(base+"/a"), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/b"), servedBy("echo-v3"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/c"), status(404))
+			s.Traffic(flow{s.Pod("c", "client"), get(base + "/a"), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), get(base + "/b"), servedBy("echo-v3")},
+				flow{s.Pod("c", "client"), get(base + "/c"), status(404)})
 		})
 
 	meshIt("across routes an exact path beats a prefix and the longest prefix wins", []string{profiles.RoutePrecedence},
@@ -63,10 +63,10 @@ var _ = describe("Route merging and precedence", func() {
 			s.Accepted(broad, parent)
 			s.Accepted(narrow, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(s.Pod("c", "client"), get(base+"/exact"), servedBy("echo-v3"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/pre/fix/deeper"), servedBy("echo-v3"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/exact/not"), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), get(base+"/pre"), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get(base + "/exact"), servedBy("echo-v3")},
+				flow{s.Pod("c", "client"), get(base + "/pre/fix/deeper"), servedBy("echo-v3")},
+				flow{s.Pod("c", "client"), get(base + "/exact/not"), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), get(base + "/pre"), servedBy("echo-v2")})
 		})
 
 	meshIt("between equally specific routes the older one wins", []string{profiles.RoutePrecedence},
@@ -80,7 +80,7 @@ var _ = describe("Route merging and precedence", func() {
 			s.createApart(older, newer)
 			s.Accepted(older, parent)
 			s.Accepted(newer, parent)
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/same"), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v2")})
 		})
 
 	meshIt("between equally specific routes of the same age the first name in alphabetical order wins", []string{profiles.RoutePrecedence},
@@ -94,7 +94,7 @@ var _ = describe("Route merging and precedence", func() {
 			a, b := s.createSameSecond(mk)
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
-			s.Traffic(s.Pod("c", "client"), get("http://"+host(s.NS("p"), "echo-v1", 80)+"/same"), servedBy("echo-v3"))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v3")})
 		})
 })
 

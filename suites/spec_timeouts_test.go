@@ -25,8 +25,8 @@ var _ = describe("Request timeouts", func() {
 			r := httpRoute(s.NS("p"), "timeout", []gatewayv1.ParentReference{parent}, withTimeout(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "500ms"))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(s.Pod("c", "client"), get(fast(s)), servedBy("echo-v2"))
-			s.Traffic(s.Pod("c", "client"), few(slow(s)), status(504))
+			s.Traffic(flow{s.Pod("c", "client"), get(fast(s)), servedBy("echo-v2")},
+				flow{s.Pod("c", "client"), few(slow(s)), status(504)})
 		})
 
 	meshIt("a shorter consumer-route timeout overrides the producer timeout in its namespace only", []string{profiles.ConsumerTimeout, profiles.ConsumerRoute}, fx(),
@@ -37,8 +37,8 @@ var _ = describe("Request timeouts", func() {
 			s.Create(prod, cons)
 			s.Accepted(prod, parent)
 			s.Accepted(cons, parent)
-			s.Traffic(s.Pod("c", "client"), few(slow(s)), status(504))
-			s.Traffic(s.Pod("o", "client"), few(slow(s)), servedBy("echo-v2"))
+			s.Traffic(flow{s.Pod("c", "client"), few(slow(s)), status(504)},
+				flow{s.Pod("o", "client"), few(slow(s)), servedBy("echo-v2")})
 		})
 
 	meshIt("smiley: of two equally specific consumer routes the older one sets the timeout", []string{profiles.PrecedenceByTimeout, profiles.ConsumerRoute}, fx(),
@@ -51,7 +51,7 @@ var _ = describe("Request timeouts", func() {
 			s.createApart(older, newer)
 			s.Accepted(older, parent)
 			s.Accepted(newer, parent)
-			s.Traffic(s.Pod("c", "client"), few(slow(s)), status(504))
-			s.Traffic(s.Pod("o", "client"), few(slow(s)), servedBy("echo-v1"))
+			s.Traffic(flow{s.Pod("c", "client"), few(slow(s)), status(504)})
+			s.Traffic(flow{s.Pod("o", "client"), few(slow(s)), servedBy("echo-v1")})
 		})
 })

@@ -3,6 +3,7 @@ package suites
 import (
 	"context"
 	"flag"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"sigs.k8s.io/gateway-api/pkg/features"
 
 	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/config"
+	"gamma-conformance/suites/internal/dump"
 )
 
 // setupTestID names the results entry recording a failed upstream setup.
@@ -78,6 +81,10 @@ func (u *upstreamRun) record(t *testing.T, test suite.ConformanceTest, s *suite.
 		rt.Outcome = results.Passed
 	}
 	progress("upstream: %-45s %-13s %6.1fs", test.ShortName, rt.Outcome, rt.DurationSeconds)
+	if rt.Outcome == results.Failed && config.Current.DumpOnFailure {
+		dumpUpstream(test.ShortName)
+		u.last = time.Now() // the dump is no part of the next test
+	}
 	u.tests = append(u.tests, rt)
 }
 
@@ -156,4 +163,21 @@ func deleteUpstreamNamespaces() {
 			progress("cleanup: delete namespace %s: %v", ns, err)
 		}
 	}
+}
+
+// dumpUpstream dumps the upstream fixture's namespaces after a failed test:
+// pods, logs, events and proxy config dumps. The test's routes are already
+// deleted unless --cleanup-test-resources=false.
+func dumpUpstream(test string) {
+	c, err := semanticsCluster()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := filepath.Join(config.Current.DumpDir, "upstream-"+test)
+	if err := dump.Namespaces(ctx, c, dir, []string{suite.MeshNamespace, suite.MeshConsumerNamespace}); err != nil {
+		progress("upstream: dump incomplete: %v", err)
+	}
+	progress("upstream: dump of %s written to %s", test, dir)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -89,6 +90,7 @@ func writeResults() (*results.Results, error) {
 			}
 		}
 	}
+	sort.Strings(r.Run.SupportedFeatures)
 	if r.GatewayAPI.Version == "" {
 		r.GatewayAPI = installedGatewayAPI()
 	}

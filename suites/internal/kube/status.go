@@ -43,6 +43,22 @@ func (c *Cluster) ParentStatuses(ctx context.Context, route client.Object, ref g
 	return out, nil
 }
 
+// StatusControllers lists the controllers that wrote a status entry for
+// ref, whatever --controller-name says (for error messages).
+func (c *Cluster) StatusControllers(ctx context.Context, route client.Object, ref gatewayv1.ParentReference) []string {
+	all := *c
+	all.Options.ControllerName = ""
+	entries, err := all.ParentStatuses(ctx, route, ref)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, string(e.ControllerName))
+	}
+	return out
+}
+
 // sameParent compares parentRefs with their defaults applied; the core
 // group may be spelled "" or "core".
 func sameParent(a, b gatewayv1.ParentReference, routeNS string) bool {
