@@ -27,7 +27,9 @@ func TestValidatePolicy(t *testing.T) {
 		mod  func(r *HTTPRule)
 		err  string // empty: valid
 	}{
-		{"retry", func(r *HTTPRule) { r.Retry = &Retry{Codes: []int{500, 503}, Attempts: 3, Backoff: 10 * time.Millisecond} }, ""},
+		{"retry", func(r *HTTPRule) {
+			r.Retry = &Retry{Codes: []int{500, 503}, Attempts: 3, Backoff: 10 * time.Millisecond}
+		}, ""},
 		{"retry without attempts", func(r *HTTPRule) { r.Retry = &Retry{Codes: []int{500}} }, "attempts 0"},
 		{"retry code out of range", func(r *HTTPRule) { r.Retry = &Retry{Codes: []int{200}, Attempts: 1} }, "retry code 200"},
 		{"budget", func(r *HTTPRule) { r.Backends[0].RetryBudget = budget() }, ""},
