@@ -20,7 +20,7 @@ type counting struct {
 	srv *httptest.Server
 }
 
-func countingServer(t *testing.T, name string, answer func(n int64, r *http.Request) (code int, delay time.Duration)) *counting {
+func countingServer(t testing.TB, name string, answer func(n int64, r *http.Request) (code int, delay time.Duration)) *counting {
 	t.Helper()
 	c := &counting{}
 	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
