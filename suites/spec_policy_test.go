@@ -226,6 +226,7 @@ func (s *S) Received(from kube.Pod, url string, n int, chk check, backendNS, bac
 			}
 			err = want(got)
 			if err == nil && got == last {
+				GinkgoWriter.Printf("%s: %s/%s received %d requests\n", tag, backendNS, backendApp, got)
 				return nil
 			}
 			last = got
