@@ -33,6 +33,13 @@ const (
 	RequestTimeout      = "SemanticsRequestTimeout"
 	ConsumerTimeout     = "SemanticsConsumerRouteTimeout"
 	PrecedenceByTimeout = "SemanticsRoutePrecedenceTimeout"
+	// Traffic policy: HTTPRoute retry (experimental), backendRequest
+	// timeouts, and XBackendTrafficPolicy (experimental, GEP-3388).
+	ConsumerRetry         = "SemanticsConsumerRouteRetry"
+	BackendRequestTimeout = "SemanticsBackendRequestTimeout"
+	RetryBudget           = "SemanticsRetryBudget"
+	SessionPersistence    = "SemanticsSessionPersistence"
+	PolicyConflict        = "SemanticsPolicyConflict"
 )
 
 // Profile is a named set of features.
@@ -50,7 +57,8 @@ var MeshSemantics = Profile{
 		UnmatchedNotFound, PassThrough, ParentRefPort, ParentStatus, BackendFailures,
 		CrossNamespaceRefs, GRPCRoute,
 	},
-	Extended: []string{CoreGroupAlias, TCPRouteConflict, RequestTimeout, ConsumerTimeout, PrecedenceByTimeout},
+	Extended: []string{CoreGroupAlias, TCPRouteConflict, RequestTimeout, ConsumerTimeout, PrecedenceByTimeout,
+		ConsumerRetry, BackendRequestTimeout, RetryBudget, SessionPersistence, PolicyConflict},
 }
 
 // All lists every profile of the semantics suite.

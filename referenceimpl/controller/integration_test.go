@@ -221,6 +221,41 @@ func TestControllerWritesRouteStatus(t *testing.T) {
 			t.Fatalf("spec %+v", m.Spec)
 		}
 	})
+	t.Run("XBackendTrafficPolicy status", func(t *testing.T) {
+		pol := func(name, target string) *xv1alpha1.XBackendTrafficPolicy {
+			return &xv1alpha1.XBackendTrafficPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: xv1alpha1.BackendTrafficPolicySpec{
+					TargetRefs:      []gatewayv1.LocalPolicyTargetReference{{Group: "", Kind: "Service", Name: gatewayv1.ObjectName(target)}},
+					RetryConstraint: &xv1alpha1.RetryConstraint{}}}
+		}
+		older, newer, lost := pol("a-older", "svc"), pol("b-newer", "svc"), pol("c-lost", "missing")
+		mustCreate(t, c, older)
+		time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
+		mustCreate(t, c, newer, lost)
+		for _, tc := range []struct {
+			p      *xv1alpha1.XBackendTrafficPolicy
+			status metav1.ConditionStatus
+			reason gatewayv1.PolicyConditionReason
+		}{
+			{older, metav1.ConditionTrue, gatewayv1.PolicyReasonAccepted},
+			{newer, metav1.ConditionFalse, gatewayv1.PolicyReasonConflicted},
+			{lost, metav1.ConditionFalse, gatewayv1.PolicyReasonTargetNotFound},
+		} {
+			eventually(t, tc.p.Name+" Accepted="+string(tc.status)+"/"+string(tc.reason), func() error {
+				if err := c.Get(ctx, client.ObjectKeyFromObject(tc.p), tc.p); err != nil {
+					return err
+				}
+				for _, a := range tc.p.Status.Ancestors {
+					cond := meta.FindStatusCondition(a.Conditions, "Accepted")
+					if a.ControllerName == testController && cond != nil && cond.Status == tc.status && cond.Reason == string(tc.reason) &&
+						a.AncestorRef.Kind != nil && *a.AncestorRef.Kind == "Service" {
+						return nil
+					}
+				}
+				return fmt.Errorf("ancestors %+v", tc.p.Status.Ancestors)
+			})
+		}
+	})
 }
 
 func serviceAccountToken(t *testing.T, cs kubernetes.Interface, ns, name, audience string) string {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/referenceimpl/routing"
 )
@@ -31,7 +32,10 @@ type meshReconciler struct {
 	client     client.Client
 	controller gatewayv1.GatewayController
 	kinds      []routeKind
-	pub        *Publisher
+	// policies: the XBackendTrafficPolicy CRD is installed (experimental
+	// channel); without it the mesh runs with no policies.
+	policies bool
+	pub      *Publisher
 }
 
 func (r *meshReconciler) setup(mgr ctrl.Manager) error {
@@ -43,6 +47,9 @@ func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 		Watches(&discoveryv1.EndpointSlice{}, all)
 	for _, k := range r.kinds {
 		b = b.Watches(k.newObj(), all)
+	}
+	if r.policies {
+		b = b.Watches(&xv1alpha1.XBackendTrafficPolicy{}, all)
 	}
 	return b.Complete(r)
 }
@@ -65,9 +72,16 @@ func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (re
 			return reconcile.Result{}, err
 		}
 	}
+	if r.policies {
+		var l xv1alpha1.XBackendTrafficPolicyList
+		if err := r.client.List(ctx, &l); err != nil {
+			return reconcile.Result{}, err
+		}
+		in.BackendTrafficPolicies = l.Items
+	}
 	out := routing.Compile(in)
 	changed := r.pub.Publish(out.Tables)
-	err := r.writeStatuses(ctx, &in, out.Statuses)
+	err := errors.Join(r.writeStatuses(ctx, &in, out.Statuses), r.writePolicyStatuses(ctx, &in, out.PolicyStatuses))
 	snap, _ := r.pub.Current()
 	log.FromContext(ctx).V(1).Info("compiled", "tables", len(out.Tables), "changed", changed, "version", snap.Version, "took", time.Since(start))
 	return reconcile.Result{}, err

@@ -136,8 +136,15 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	policies, err := servesKind(mgr.GetRESTMapper(), xv1alpha1.GroupName, "XBackendTrafficPolicy")
+	if err != nil {
+		return err
+	}
+	if !policies {
+		l.Info("XBackendTrafficPolicy CRD not installed (standard channel); running without traffic policies")
+	}
 	pub := NewPublisher()
-	rec := &meshReconciler{client: mgr.GetClient(), controller: o.ControllerName, kinds: kinds, pub: pub}
+	rec := &meshReconciler{client: mgr.GetClient(), controller: o.ControllerName, kinds: kinds, policies: policies, pub: pub}
 	if err := rec.setup(mgr); err != nil {
 		return err
 	}

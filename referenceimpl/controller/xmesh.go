@@ -38,6 +38,12 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportHTTPRoute303RedirectStatusCode,
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
+	// Traffic policy, proven by the semantics specs SemanticsRequestTimeout,
+	// SemanticsBackendRequestTimeout and SemanticsConsumerRouteRetry.
+	features.SupportHTTPRouteRequestTimeout,
+	features.SupportHTTPRouteBackendTimeout,
+	features.SupportHTTPRouteRetry,
+	features.SupportHTTPRouteRetryBackendTimeout,
 }
 
 // xmeshKeeper makes sure the XMesh object exists and keeps its status.

@@ -221,6 +221,9 @@ func (r *HTTPRule) validate() error {
 	if r.Timeouts.Request < 0 || r.Timeouts.BackendRequest < 0 {
 		return fmt.Errorf("negative timeout")
 	}
+	if err := r.Retry.validate(); err != nil {
+		return err
+	}
 	if len(r.Backends) > 0 {
 		return r.Backends.validate()
 	}
@@ -257,6 +260,12 @@ func (bs Backends) validate() error {
 			if _, err := netip.ParseAddrPort(e); err != nil {
 				return fmt.Errorf("backend %s endpoint %q: %w", b.Name, e, err)
 			}
+		}
+		if err := b.RetryBudget.validate(); err != nil {
+			return fmt.Errorf("backend %s: %w", b.Name, err)
+		}
+		if err := b.Session.validate(); err != nil {
+			return fmt.Errorf("backend %s: %w", b.Name, err)
 		}
 	}
 	return nil

@@ -160,13 +160,17 @@ type HTTPRule struct {
 	DirectStatus int `json:"directStatus,omitempty"`
 
 	Timeouts Timeouts `json:"timeouts,omitempty"`
+	// Retry, when set, retries failed backend requests (see Retry).
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // Timeouts bound a request. Zero means no timeout.
 type Timeouts struct {
 	// Request bounds the whole transaction, retries included (answer 504).
 	Request time.Duration `json:"request,omitempty"`
-	// BackendRequest bounds one attempt to a backend.
+	// BackendRequest bounds each attempt to a backend, from sending the
+	// request to receiving the whole response; an attempt that runs out
+	// is retried like a connection error, and answered 504 if none is left.
 	BackendRequest time.Duration `json:"backendRequest,omitempty"`
 }
 
@@ -246,6 +250,12 @@ type Backend struct {
 
 	RequestHeaders  *HeaderModifier `json:"requestHeaders,omitempty"`
 	ResponseHeaders *HeaderModifier `json:"responseHeaders,omitempty"`
+
+	// RetryBudget, when set, bounds the retries sent to this backend's
+	// Service (from the Service's XBackendTrafficPolicy).
+	RetryBudget *RetryBudget `json:"retryBudget,omitempty"`
+	// Session, when set, pins sessions to endpoints of this backend.
+	Session *SessionPersistence `json:"session,omitempty"`
 }
 
 // TLSRule routes a TLS connection by the ClientHello's server name.

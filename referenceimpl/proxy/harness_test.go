@@ -21,7 +21,7 @@ import (
 // and tell it which address they "meant" (what SO_ORIGINAL_DST would say
 // after interception), keyed by the client's local address.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	p    *Proxy
 	addr string
 
@@ -29,7 +29,7 @@ type harness struct {
 	dsts map[string]chan netip.AddrPort
 }
 
-func newHarness(t *testing.T, ns string) *harness {
+func newHarness(t testing.TB, ns string) *harness {
 	t.Helper()
 	h := &harness{t: t, dsts: make(map[string]chan netip.AddrPort)}
 	h.p = New(Options{

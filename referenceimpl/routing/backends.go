@@ -24,10 +24,13 @@ type refProblem struct {
 type world struct {
 	services map[nsName]*corev1.Service
 	slices   map[nsName][]*discoveryv1.EndpointSlice
+	// policies are the XBackendTrafficPolicies in force, per Service.
+	policies map[nsName]servicePolicy
 }
 
 func newWorld(in *Input) *world {
-	w := &world{services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{}}
+	w := &world{services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
+		policies: map[nsName]servicePolicy{}}
 	for i := range in.Services {
 		s := &in.Services[i]
 		w.services[nsName{s.Namespace, s.Name}] = s
@@ -99,6 +102,8 @@ func (w *world) backend(routeNS string, ref gatewayv1.BackendObjectReference, we
 	}
 	b.Invalid = false
 	b.Endpoints = w.endpoints(nsName{ns, svc.Name}, sp.Name)
+	pol := w.policies[nsName{ns, svc.Name}]
+	b.RetryBudget, b.Session = pol.budget, pol.session
 	return b, keep, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayxv1a1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/referenceimpl/meshconfig"
 )
@@ -45,6 +46,8 @@ func with(routes ...any) func() Input {
 				in.TCPRoutes = append(in.TCPRoutes, r)
 			case gatewayv1.TLSRoute:
 				in.TLSRoutes = append(in.TLSRoutes, r)
+			case gatewayxv1a1.XBackendTrafficPolicy:
+				in.BackendTrafficPolicies = append(in.BackendTrafficPolicies, r)
 			default:
 				panic("unknown route type")
 			}

@@ -16,6 +16,7 @@ import (
 // identical output.
 func Compile(in Input) Output {
 	w := newWorld(&in)
+	policyStatuses := resolvePolicies(w, &in)
 	routes := compileRoutes(w, &in)
 	tables := map[tableKey]*tableBuild{}
 	for _, r := range routes {
@@ -26,7 +27,7 @@ func Compile(in Input) Output {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, tableKey.compare)
-	out := Output{Tables: make([]meshconfig.Table, 0, len(keys))}
+	out := Output{Tables: make([]meshconfig.Table, 0, len(keys)), PolicyStatuses: policyStatuses}
 	for _, k := range keys {
 		out.Tables = append(out.Tables, tables[k].build())
 	}

@@ -37,7 +37,7 @@ func TestDeterministicInAnyOrder(t *testing.T) {
 	// tables and statuses."
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 50; i++ {
-		checkCompile(t, r, generate(r, genParams{namespaces: 4, services: 6, routes: 12, chaos: i%2 == 0}))
+		checkCompile(t, r, generate(r, genParams{namespaces: 4, services: 6, routes: 12, chaos: i%2 == 0, policies: true}))
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package routing is the reference mesh's GAMMA routing model: a pure
 // function from a snapshot of cluster state (Services, EndpointSlices and
-// the HTTP, GRPC, TCP and TLS routes) to the route tables every proxy
-// applies and the route status the mesh must write.
+// the HTTP, GRPC, TCP and TLS routes, XBackendTrafficPolicies) to the route
+// tables every proxy applies and the route and policy status the mesh must
+// write.
 //
 // It does no I/O and holds no client. The rules it implements, and the
 // sentence of the Gateway API or GEP each one comes from, are listed in the
@@ -22,6 +23,17 @@
 //   - Regular-expression paths rank between exact paths and path prefixes.
 //   - Of several TCPRoutes on one table the oldest wins; the others are
 //     Conflicted. TLSRoutes merge by hostname.
+//   - XBackendTrafficPolicy (retry budget, session persistence) acts on every
+//     HTTP and gRPC backendRef to the Service it targets, for clients in
+//     every namespace; a consumer route's timeouts and retry apply to its
+//     own namespace only and the producer's budget still bounds its retries.
+//     Of several policies on one Service the oldest wins (GEP-713, merge
+//     strategy None); the others are Conflicted. Policy status has one
+//     PolicyAncestorStatus per targetRef whose ancestorRef is the targeted
+//     Service: the object the policy acts on in a mesh, where there is no
+//     Gateway.
+//   - A retry stanza without attempts retries once, after 25 ms, on
+//     connection errors and the listed codes only.
 //   - Status conditions carry no LastTransitionTime; the controller fills
 //     it in when it writes them.
 package routing

@@ -18,6 +18,8 @@ type genParams struct {
 	namespaces, services, routes int
 	// chaos mixes in invalid and unusual values.
 	chaos bool
+	// policies adds XBackendTrafficPolicies for a third of the Services.
+	policies bool
 }
 
 type generator struct {
@@ -44,6 +46,16 @@ func generate(r *rand.Rand, p genParams) Input {
 		default:
 			in.TLSRoutes = append(in.TLSRoutes, g.tlsRoute(i))
 		}
+	}
+	// A few policies, some of them on the same Service (Conflicted) or
+	// naming a Service that does not exist (TargetNotFound).
+	for i := 0; p.policies && i < p.services/3; i++ {
+		svc := g.r.IntN(p.services + 1)
+		pol := withBudget(policy(g.ns(svc), fmt.Sprintf("pol-%d", i), t0.Add(time.Duration(g.r.IntN(3))*time.Second), fmt.Sprintf("svc-%d", svc)), g.r.IntN(101), "1s")
+		if g.r.IntN(2) == 0 {
+			pol = withSession(pol, gatewayv1.CookieBasedSessionPersistence, "s")
+		}
+		in.BackendTrafficPolicies = append(in.BackendTrafficPolicies, pol)
 	}
 	return in
 }
@@ -198,6 +210,7 @@ func shuffled(r *rand.Rand, in Input) Input {
 	out.GRPCRoutes = shuffle(r, in.GRPCRoutes)
 	out.TCPRoutes = shuffle(r, in.TCPRoutes)
 	out.TLSRoutes = shuffle(r, in.TLSRoutes)
+	out.BackendTrafficPolicies = shuffle(r, in.BackendTrafficPolicies)
 	return out
 }
 

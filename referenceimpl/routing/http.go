@@ -75,9 +75,23 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 		}
 		out.Timeouts = t
 	}
+	if rule.Retry != nil {
+		r, err := compileRetry(rule.Retry)
+		if err != nil {
+			return httpRule{}, err
+		}
+		out.Retry = r
+	}
+	session, err := ruleSession(cr, index, rule.SessionPersistence)
+	if err != nil {
+		return httpRule{}, err
+	}
 	for _, ref := range rule.BackendRefs {
 		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
+		if session != nil && !b.Invalid {
+			b.Session = session
+		}
 		for _, f := range ref.Filters {
 			if err := applyBackendFilter(&b, f); err != nil {
 				return httpRule{}, err

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayxv1a1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/referenceimpl/meshconfig"
 )
@@ -21,6 +22,10 @@ type Input struct {
 	GRPCRoutes []gatewayv1.GRPCRoute
 	TCPRoutes  []gatewayv1.TCPRoute
 	TLSRoutes  []gatewayv1.TLSRoute
+
+	// BackendTrafficPolicies are the XBackendTrafficPolicies (retry budget,
+	// session persistence) of the Services.
+	BackendTrafficPolicies []gatewayxv1a1.XBackendTrafficPolicy
 }
 
 // Output is what the mesh must do.
@@ -31,6 +36,9 @@ type Output struct {
 	// Statuses has one entry per input route that has at least one Service
 	// parentRef, sorted by kind, namespace and name.
 	Statuses []RouteStatus
+	// PolicyStatuses has one entry per input XBackendTrafficPolicy, sorted
+	// by namespace and name.
+	PolicyStatuses []PolicyStatus
 }
 
 // Route kinds, as they appear in RouteStatus.Kind and meshconfig.RouteKey.

@@ -40,6 +40,8 @@ func l4Backends(w *world, cr *compiledRoute, refs []gatewayv1.BackendRef) meshco
 	for _, ref := range refs {
 		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
+		// Retry budgets and sessions act on HTTP requests only.
+		b.RetryBudget, b.Session = nil, nil
 		if keep {
 			out = append(out, b)
 		}

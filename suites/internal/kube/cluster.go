@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 )
 
 // Options are the knobs a vendor passes to the semantics suite.
@@ -37,7 +38,7 @@ type Cluster struct {
 // NewCluster builds the clients for cfg.
 func NewCluster(cfg *rest.Config, o Options) (*Cluster, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, gatewayv1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, gatewayv1.Install, xv1alpha1.Install} {
 		if err := add(scheme); err != nil {
 			return nil, err
 		}

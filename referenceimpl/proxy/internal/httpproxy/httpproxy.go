@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/budget"
 	"gamma-conformance/referenceimpl/proxy/internal/route"
 )
 
@@ -33,13 +34,14 @@ type Handler struct {
 	log       *slog.Logger
 	h1, h2c   *http.Transport
 	rp        *httputil.ReverseProxy
+	budgets   *budget.Set
 }
 
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
 // the configuration it started with); record counts every answered request.
 func New(ns string, config func() *route.Config, record func(route, backend string, code int), logger *slog.Logger) *Handler {
-	h := &Handler{namespace: ns, config: config, record: record, log: logger}
+	h := &Handler{namespace: ns, config: config, record: record, log: logger, budgets: budget.NewSet(nil)}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	h.h1 = &http.Transport{
 		DialContext:         dialer.DialContext,
@@ -110,7 +112,10 @@ type plan struct {
 	target  netip.AddrPort
 	grpc    bool
 	h2c     bool
+	// timeout bounds the whole request, retries included.
 	timeout time.Duration
+	// sticky: the request carried a valid session token for target.
+	sticky bool
 }
 
 // names are the route and backend labels of the request's metrics.
@@ -157,6 +162,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(w, p, rd.StatusCode, "")
 		return
 	}
+	if b, ep, ok := stickyTarget(p.rule, r, time.Now()); ok {
+		p.backend, p.target, p.sticky = b, ep, true
+		p.timeout = p.rule.Timeouts.Request
+		h.forward(w, r, p)
+		return
+	}
 	p.backend = route.PickBackend(p.rule.Backends)
 	switch {
 	case p.backend == nil:
@@ -172,17 +183,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.target = ep
-	p.timeout = minTimeout(p.rule.Timeouts.Request, p.rule.Timeouts.BackendRequest)
+	p.timeout = p.rule.Timeouts.Request
 	h.forward(w, r, p)
-}
-
-// minTimeout is the smaller non-zero timeout; there are no retries, so the
-// one attempt is bounded by both.
-func minTimeout(a, b time.Duration) time.Duration {
-	if a == 0 || (b != 0 && b < a) {
-		return b
-	}
-	return a
 }
 
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, p *plan) {
@@ -224,9 +226,9 @@ func rewrite(pr *httputil.ProxyRequest) {
 	route.ModifyHeaders(p.backend.RequestHeaders, pr.Out.Header, &pr.Out.Host)
 }
 
-// RoundTrip sends the request in the protocol it arrived in.
-func (h *Handler) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Context().Value(planKey{}).(*plan).h2c {
+// send sends the request in the protocol it arrived in.
+func (h *Handler) send(r *http.Request, p *plan) (*http.Response, error) {
+	if p.h2c {
 		return h.h2c.RoundTrip(r)
 	}
 	return h.h1.RoundTrip(r)
@@ -237,6 +239,9 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	if p.rule != nil {
 		route.ModifyHeaders(p.rule.ResponseHeaders, resp.Header, nil)
 		route.ModifyHeaders(p.backend.ResponseHeaders, resp.Header, nil)
+		if s := p.backend.Session; s != nil && !p.sticky {
+			startSession(resp.Header, p.rule, s, p.target, time.Now())
+		}
 	}
 	rt, b := p.names()
 	h.record(rt, b, resp.StatusCode)
@@ -248,6 +253,10 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
 		h.local(w, p, http.StatusGatewayTimeout, "request timeout exceeded")
+	case errors.Is(err, errBackendTimeout):
+		h.local(w, p, http.StatusGatewayTimeout, "backend request timeout exceeded")
+	case errors.Is(err, errBudgetExhausted):
+		h.local(w, p, http.StatusServiceUnavailable, "retry budget of "+p.backend.Name+" exhausted")
 	case r.Context().Err() != nil:
 		// The client went away; there is nobody to answer.
 		rt, b := p.names()
