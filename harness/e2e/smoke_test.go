@@ -33,7 +33,6 @@ import (
 const probeImage = "gamma-conformance.local/probe:e2e"
 
 type env struct {
-	t   *testing.T
 	cfg *rest.Config
 	cs  *kubernetes.Clientset
 	ns  string
@@ -56,7 +55,7 @@ func setup(t *testing.T) (*env, *harness.Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cfg: cfg, cs: cs, ns: fmt.Sprintf("gamma-e2e-%d", time.Now().UnixNano()%1e6)}
+	e := &env{cfg: cfg, cs: cs, ns: fmt.Sprintf("gamma-e2e-%d", time.Now().UnixNano()%1e6)}
 	ctx := context.Background()
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -82,7 +81,8 @@ func buildProbeImage(t *testing.T) string {
 	return tar
 }
 
-func (e *env) pod(name string, image string, args ...string) *corev1.Pod {
+func (e *env) pod(t *testing.T, name string, image string, args ...string) *corev1.Pod {
+	t.Helper()
 	ctx := context.Background()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
@@ -92,7 +92,7 @@ func (e *env) pod(name string, image string, args ...string) *corev1.Pod {
 		},
 	}
 	if _, err := e.cs.CoreV1().Pods(e.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	var got *corev1.Pod
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -109,7 +109,7 @@ func (e *env) pod(name string, image string, args ...string) *corev1.Pod {
 		return false, nil
 	})
 	if err != nil {
-		e.t.Fatalf("pod %s not Ready: %v (status %+v)", name, err, got.Status)
+		t.Fatalf("pod %s not Ready: %v (status %+v)", name, err, got.Status)
 	}
 	return got
 }
@@ -134,7 +134,8 @@ func (e *env) exec(pod string, cmd ...string) (string, error) {
 
 // eventually retries exec until its output contains want (kube-proxy and
 // CoreDNS program new Services asynchronously).
-func (e *env) eventually(pod, want string, cmd ...string) string {
+func (e *env) eventually(t *testing.T, pod, want string, cmd ...string) string {
+	t.Helper()
 	var out string
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
@@ -143,7 +144,7 @@ func (e *env) eventually(pod, want string, cmd ...string) string {
 			return out
 		}
 	}
-	e.t.Fatalf("%v in %s: want output containing %q, got %q (last error: %v)", cmd, pod, want, out, err)
+	t.Fatalf("%v in %s: want output containing %q, got %q (last error: %v)", cmd, pod, want, out, err)
 	return ""
 }
 
@@ -153,8 +154,8 @@ func TestClusterSmoke(t *testing.T) {
 	if err := cluster.LoadImages(ctx, buildProbeImage(t)); err != nil {
 		t.Fatal(err)
 	}
-	server := e.pod("server", probeImage, "serve", ":8080")
-	client := e.pod("client", probeImage, "serve", ":8080")
+	server := e.pod(t, "server", probeImage, "serve", ":8080")
+	client := e.pod(t, "client", probeImage, "serve", ":8080")
 	svc, err := e.cs.CoreV1().Services(e.ns).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "server"},
@@ -165,17 +166,17 @@ func TestClusterSmoke(t *testing.T) {
 	}
 
 	t.Run("pod-to-pod", func(t *testing.T) {
-		e.eventually("client", "hostname=server", "/probe", "get", "http://"+server.Status.PodIP+":8080/pod")
+		e.eventually(t, "client", "hostname=server", "/probe", "get", "http://"+server.Status.PodIP+":8080/pod")
 	})
 	t.Run("service DNS name", func(t *testing.T) {
-		e.eventually("client", svc.Spec.ClusterIP, "/probe", "lookup", "web")
-		e.eventually("client", "rcode=NOERROR answers=1", "/probe", "rcode", "web."+e.ns+".svc.cluster.local")
+		e.eventually(t, "client", svc.Spec.ClusterIP, "/probe", "lookup", "web")
+		e.eventually(t, "client", "rcode=NOERROR answers=1", "/probe", "rcode", "web."+e.ns+".svc.cluster.local")
 	})
 	t.Run("ClusterIP", func(t *testing.T) {
-		e.eventually("client", "hostname=server", "/probe", "get", "http://web/svc")
+		e.eventually(t, "client", "hostname=server", "/probe", "get", "http://web/svc")
 	})
 	t.Run("DNS refuses names outside the cluster", func(t *testing.T) {
-		e.eventually("client", "rcode=NXDOMAIN answers=0", "/probe", "rcode", "gateway-api.sigs.k8s.io")
+		e.eventually(t, "client", "rcode=NXDOMAIN answers=0", "/probe", "rcode", "gateway-api.sigs.k8s.io")
 	})
 	t.Run("logs", func(t *testing.T) {
 		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
@@ -187,8 +188,8 @@ func TestClusterSmoke(t *testing.T) {
 		}
 	})
 	t.Run("echo-advanced image with the upstream mesh arguments", func(t *testing.T) {
-		e.pod("echo", artifacts.EchoImage, "--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key")
-		e.eventually("echo", "StatusCode=200", "client", "http://web/echo")
+		e.pod(t, "echo", artifacts.EchoImage, "--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key")
+		e.eventually(t, "echo", "StatusCode=200", "client", "http://web/echo")
 	})
 	t.Run("NET_ADMIN in an init container", func(t *testing.T) {
 		// A sidecar's init container programs the pod's network namespace;

@@ -176,10 +176,48 @@ func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
 		return err
 	}
 	// Restart CoreDNS now rather than wait for its reload plugin.
-	if err := cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"}); err != nil {
+	dns := metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"}
+	before, err := cs.CoreV1().Pods("kube-system").List(ctx, dns)
+	if err != nil {
 		return err
 	}
+	if err := cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, dns); err != nil {
+		return err
+	}
+	// Wait for as many new CoreDNS pods as there were, all Ready: right
+	// after the delete the old ones may be gone and the new ones not yet
+	// listed, when every listed system pod looks Ready.
+	old := map[string]bool{}
+	for _, p := range before.Items {
+		old[string(p.UID)] = true
+	}
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		pods, err := cs.CoreV1().Pods("kube-system").List(ctx, dns)
+		fresh := 0
+		if err == nil {
+			for _, p := range pods.Items {
+				if !old[string(p.UID)] && p.DeletionTimestamp == nil && podReady(&p) {
+					fresh++
+				}
+			}
+		}
+		if fresh >= len(before.Items) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("CoreDNS did not come back Ready after its Corefile changed (%d of %d new pods Ready)", fresh, len(before.Items))
+		}
+	}
 	return waitSystemPods(ctx, cs)
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // waitSystemPods waits until every kube-system pod is Ready.
