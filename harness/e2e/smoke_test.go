@@ -61,6 +61,13 @@ func setup(t *testing.T) (*env, *harness.Cluster) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), e.ns, metav1.DeleteOptions{}) })
+	// Pods of a new namespace are refused until its default ServiceAccount exists.
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ServiceAccounts(e.ns).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("namespace %s never got its default ServiceAccount: %v", e.ns, err)
+	}
 	return e, cluster
 }
 

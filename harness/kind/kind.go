@@ -184,9 +184,17 @@ func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
 	if err := cs.CoreV1().Pods("kube-system").DeleteCollection(ctx, metav1.DeleteOptions{}, dns); err != nil {
 		return err
 	}
-	// Wait for as many new CoreDNS pods as there were, all Ready: right
-	// after the delete the old ones may be gone and the new ones not yet
-	// listed, when every listed system pod looks Ready.
+	// Wait for as many new CoreDNS pods as the Deployment wants, all
+	// Ready: right after the delete the old ones may be gone and the new
+	// ones not yet listed, when every listed system pod looks Ready.
+	deploy, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	want := 1
+	if deploy.Spec.Replicas != nil {
+		want = int(*deploy.Spec.Replicas)
+	}
 	old := map[string]bool{}
 	for _, p := range before.Items {
 		old[string(p.UID)] = true
@@ -201,11 +209,21 @@ func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
 				}
 			}
 		}
-		if fresh >= len(before.Items) {
+		if fresh >= want {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("CoreDNS did not come back Ready after its Corefile changed (%d of %d new pods Ready)", fresh, len(before.Items))
+			return fmt.Errorf("CoreDNS did not come back Ready after its Corefile changed (%d of %d new pods Ready)", fresh, want)
+		}
+	}
+	// The ServiceAccount controller must be running before pods can be
+	// created in new namespaces: wait for the default namespace's account.
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(250 * time.Millisecond) {
+		if _, err := cs.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the ServiceAccount controller did not create default/default within 2 minutes")
 		}
 	}
 	return waitSystemPods(ctx, cs)
