@@ -59,35 +59,15 @@ func (r *meshReconciler) writePolicyStatuses(ctx context.Context, in *routing.In
 // entries stay, ours are replaced by want, and a condition keeps its
 // LastTransitionTime while its status is unchanged.
 func mergeAncestors(existing, want []gatewayv1.PolicyAncestorStatus, ours gatewayv1.GatewayController, now metav1.Time) ([]gatewayv1.PolicyAncestorStatus, bool) {
-	var merged, old []gatewayv1.PolicyAncestorStatus
-	for _, a := range existing {
-		if a.ControllerName == ours {
-			old = append(old, a)
-		} else {
-			merged = append(merged, a)
-		}
-	}
-	for _, w := range want {
-		if len(merged) == maxAncestors {
-			break
-		}
-		entry := gatewayv1.PolicyAncestorStatus{AncestorRef: w.AncestorRef, ControllerName: ours}
-		var prev *gatewayv1.PolicyAncestorStatus
-		for i := range old {
-			if apiequality.Semantic.DeepEqual(old[i].AncestorRef, w.AncestorRef) {
-				prev = &old[i]
-			}
-		}
-		for _, c := range w.Conditions {
-			c.LastTransitionTime = now
-			if prev != nil {
-				if pc := meta.FindStatusCondition(prev.Conditions, c.Type); pc != nil && pc.Status == c.Status {
-					c.LastTransitionTime = pc.LastTransitionTime
-				}
-			}
-			entry.Conditions = append(entry.Conditions, c)
-		}
-		merged = append(merged, entry)
-	}
-	return merged, !apiequality.Semantic.DeepEqual(merged, existing)
+	return mergeEntries(statusEntries[gatewayv1.PolicyAncestorStatus]{
+		max:        maxAncestors,
+		controller: func(e *gatewayv1.PolicyAncestorStatus) gatewayv1.GatewayController { return e.ControllerName },
+		sameRef: func(a, b *gatewayv1.PolicyAncestorStatus) bool {
+			return apiequality.Semantic.DeepEqual(a.AncestorRef, b.AncestorRef)
+		},
+		bare: func(w *gatewayv1.PolicyAncestorStatus, ours gatewayv1.GatewayController) gatewayv1.PolicyAncestorStatus {
+			return gatewayv1.PolicyAncestorStatus{AncestorRef: w.AncestorRef, ControllerName: ours}
+		},
+		conditions: func(e *gatewayv1.PolicyAncestorStatus) *[]metav1.Condition { return &e.Conditions },
+	}, existing, want, ours, now)
 }

@@ -11,14 +11,7 @@ import (
 
 func compileGRPCRoute(w *world, rt *gatewayv1.GRPCRoute) *compiledRoute {
 	cr := newCompiledRoute(KindGRPCRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
-	for i := range rt.Spec.Rules {
-		hr, err := compileGRPCRule(w, cr, i, &rt.Spec.Rules[i])
-		if err != nil {
-			cr.invalid(i, err.reason, "%s", err.msg)
-			continue
-		}
-		cr.http = append(cr.http, hr)
-	}
+	compileRules(w, cr, rt.Spec.Rules, compileGRPCRule)
 	return cr
 }
 

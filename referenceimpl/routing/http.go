@@ -34,15 +34,21 @@ func unsupported(format string, args ...any) *errRule {
 
 func compileHTTPRoute(w *world, rt *gatewayv1.HTTPRoute) *compiledRoute {
 	cr := newCompiledRoute(KindHTTPRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
-	for i := range rt.Spec.Rules {
-		hr, err := compileHTTPRule(w, cr, i, &rt.Spec.Rules[i])
+	compileRules(w, cr, rt.Spec.Rules, compileHTTPRule)
+	return cr
+}
+
+// compileRules compiles each rule of an HTTPRoute or GRPCRoute; a rule that
+// does not compile is left out and reported with its reason.
+func compileRules[R any](w *world, cr *compiledRoute, rules []R, compile func(*world, *compiledRoute, int, *R) (httpRule, *errRule)) {
+	for i := range rules {
+		hr, err := compile(w, cr, i, &rules[i])
 		if err != nil {
 			cr.invalid(i, err.reason, "%s", err.msg)
 			continue
 		}
 		cr.http = append(cr.http, hr)
 	}
-	return cr
 }
 
 func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTTPRouteRule) (httpRule, *errRule) {
