@@ -26,10 +26,13 @@ var (
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		assets, err := envtestAssets()
+		assets, made, err := envtestAssets()
 		if err != nil {
 			envSkip = err.Error()
 			return m.Run()
+		}
+		if made {
+			defer os.RemoveAll(assets)
 		}
 		crds, err := gatewayCRDs()
 		if err != nil {
@@ -49,34 +52,36 @@ func TestMain(m *testing.M) {
 }
 
 // envtestAssets returns a directory holding kube-apiserver, etcd and
-// kubectl: KUBEBUILDER_ASSETS, or one made of links into the harness cache.
-func envtestAssets() (string, error) {
+// kubectl: KUBEBUILDER_ASSETS, or one it made (made is true) of links into
+// the harness cache.
+func envtestAssets() (dir string, made bool, err error) {
 	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d, nil
+		return d, false, nil
 	}
 	cache := os.Getenv("GAMMA_CACHE")
 	if cache == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		cache = filepath.Join(base, "gamma-conformance")
 	}
-	dir, err := os.MkdirTemp("", "gamma-envtest-")
+	dir, err = os.MkdirTemp("", "gamma-envtest-")
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
 		found, _ := filepath.Glob(filepath.Join(cache, "bin", "*", name))
 		if len(found) == 0 {
 			os.RemoveAll(dir)
-			return "", fmt.Errorf("no %s under %s/bin: run `make test` (it builds the Kubernetes binaries offline) or set KUBEBUILDER_ASSETS", name, cache)
+			return "", false, fmt.Errorf("no %s under %s/bin: run `make test` (it builds the Kubernetes binaries offline) or set KUBEBUILDER_ASSETS", name, cache)
 		}
 		if err := os.Symlink(found[len(found)-1], filepath.Join(dir, name)); err != nil {
-			return "", err
+			os.RemoveAll(dir)
+			return "", false, err
 		}
 	}
-	return dir, nil
+	return dir, true, nil
 }
 
 // gatewayCRDs lists the experimental-channel Gateway API CRDs (XMesh is
