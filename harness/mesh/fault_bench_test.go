@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -79,7 +80,7 @@ func BenchmarkControllerRestart(b *testing.B) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, err := execIn(ctx, cfg, cs, ns, "client", "echo", "client", "http://echo/", fmt.Sprintf("--count=%d", requests), "--qps=10", "--timeout=5s")
+		out, err := execIn(ctx, cfg, cs, ns, "client", "echo", "client", "http://echo/", fmt.Sprintf("--count=%d", requests), "--qps=10", "--timeout=90s")
 		done <- result{out, err}
 	}()
 	time.Sleep(10 * time.Second)
@@ -101,7 +102,7 @@ func BenchmarkControllerRestart(b *testing.B) {
 	r := <-done
 	ok := strings.Count(r.out, "StatusCode=200")
 	if r.err != nil {
-		b.Logf("request stream: %v", r.err)
+		b.Logf("request stream: %v; last output: %q", r.err, tail(r.out, 400))
 	}
 	b.ReportMetric(float64(requests-ok), "controller_restart_failed_requests")
 
@@ -195,13 +196,17 @@ func benchRoute(ns, version string) *gatewayv1.HTTPRoute {
 	}}
 }
 
+// setRouteVersion updates the route, retrying when the mesh's status
+// write got there first.
 func setRouteVersion(ctx context.Context, cl client.Client, ns, version string) error {
-	var r gatewayv1.HTTPRoute
-	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bench"}, &r); err != nil {
-		return err
-	}
-	r.Spec = benchRoute(ns, version).Spec
-	return cl.Update(ctx, &r)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var r gatewayv1.HTTPRoute
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bench"}, &r); err != nil {
+			return err
+		}
+		r.Spec = benchRoute(ns, version).Spec
+		return cl.Update(ctx, &r)
+	})
 }
 
 func waitPodsReady(ctx context.Context, cl client.Client, ns string, want int) error {
@@ -220,4 +225,11 @@ func waitPodsReady(ctx context.Context, cl client.Client, ns string, want int) e
 		}
 		return ready >= want
 	})
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }

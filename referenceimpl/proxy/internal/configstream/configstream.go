@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -151,9 +152,17 @@ func transport(caFile string, pem []byte) (*http.Transport, error) {
 	}
 	var ps http.Protocols
 	ps.SetHTTP2(true)
+	// A restarted control plane's old pod IP can stay behind its Service
+	// for a moment and then vanish without a reset: bound the dial and the
+	// wait for headers, and ping the connection so a dead peer is noticed
+	// long before the idle timeout.
+	dialer := &net.Dialer{Timeout: 3 * time.Second, KeepAlive: 15 * time.Second}
 	return &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		Protocols:           &ps,
-		TLSHandshakeTimeout: 10 * time.Second,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		Protocols:             &ps,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+		HTTP2:                 &http.HTTP2Config{SendPingTimeout: 5 * time.Second, PingTimeout: 3 * time.Second},
 	}, nil
 }
