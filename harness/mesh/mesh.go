@@ -34,6 +34,7 @@ import (
 	"gamma-conformance/harness/images"
 	"gamma-conformance/harness/internal/progress"
 	"gamma-conformance/manifests"
+	"gamma-conformance/referenceimpl/controller"
 )
 
 // Names of the installed objects that Install waits on.
@@ -116,7 +117,7 @@ func Uninstall(ctx context.Context, c *harness.Cluster, logw io.Writer) error {
 	xmesh := &unstructured.Unstructured{}
 	xmesh.SetAPIVersion("gateway.networking.x-k8s.io/v1alpha1")
 	xmesh.SetKind("XMesh")
-	xmesh.SetName("gamma-reference")
+	xmesh.SetName(controller.DefaultMeshName)
 	objs = append(objs, xmesh)
 	return log.Step("removing the reference mesh", func() error {
 		for _, u := range objs {

@@ -203,6 +203,35 @@ func TestFilters(t *testing.T) {
 	}})
 }
 
+func grpcWithFilter(f gatewayv1.GRPCRouteFilter) gatewayv1.GRPCRoute {
+	return grpcRoute(meshNS, "g", t0, []gatewayv1.ParentReference{onPort(svcParent(meshNS, "echo"), 7070)},
+		gatewayv1.GRPCRouteRule{Filters: []gatewayv1.GRPCRouteFilter{f}, BackendRefs: []gatewayv1.GRPCBackendRef{grpcRef(meshNS, "echo-v1", 7070, 1)}})
+}
+
+func TestGRPCFilters(t *testing.T) {
+	runCases(t, []ruleCase{{
+		name:  "gRPC header modifiers are carried to the table",
+		quote: `GRPCRouteFilter: "RequestHeaderModifier" and "ResponseHeaderModifier" are Core filters of GRPCRoute.`,
+		input: with(grpcWithFilter(gatewayv1.GRPCRouteFilter{Type: gatewayv1.GRPCRouteFilterResponseHeaderModifier,
+			ResponseHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-G", Value: "g"}}}})),
+		check: func(t *testing.T, out Output, ix *meshconfig.Index) {
+			r := send(t, ix, meshNS, echoIP+":7070", request{method: "POST", path: "/a.B/C"})
+			if r.rule == nil || r.rule.ResponseHeaders == nil || r.rule.ResponseHeaders.Set[0].Value != "g" {
+				t.Fatalf("rule %+v", r.rule)
+			}
+		},
+	}, {
+		name:  "an unsupported gRPC filter drops its rule",
+		quote: `GRPCRouteRule.Filters: "In cases where incompatible or unsupported filters are specified and cause the Accepted condition to be set to status False".`,
+		input: with(grpcWithFilter(gatewayv1.GRPCRouteFilter{Type: gatewayv1.GRPCRouteFilterRequestMirror,
+			RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: gatewayv1.BackendObjectReference{Name: "echo-v2"}}})),
+		check: func(t *testing.T, out Output, ix *meshconfig.Index) {
+			wantTables(t, out)
+			wantCondition(t, parentStatus(t, out, KindGRPCRoute, meshNS, "g", 0), "Accepted", metav1.ConditionFalse, "UnsupportedValue")
+		},
+	}})
+}
+
 func TestStatus(t *testing.T) {
 	runCases(t, []ruleCase{{
 		name:  "status echoes the parentRef and names the controller",

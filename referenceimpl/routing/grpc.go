@@ -20,25 +20,12 @@ func compileGRPCRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.GRP
 	if rule.Name != nil {
 		out.Name = string(*rule.Name)
 	}
-	for _, f := range rule.Filters {
-		var err *errRule
-		switch f.Type {
-		case gatewayv1.GRPCRouteFilterRequestHeaderModifier:
-			if out.RequestHeaders != nil {
-				return httpRule{}, unsupported("filter %s is given twice", f.Type)
-			}
-			out.RequestHeaders, err = headerModifier(gatewayv1.HTTPRouteFilterType(f.Type), f.RequestHeaderModifier)
-		case gatewayv1.GRPCRouteFilterResponseHeaderModifier:
-			if out.ResponseHeaders != nil {
-				return httpRule{}, unsupported("filter %s is given twice", f.Type)
-			}
-			out.ResponseHeaders, err = headerModifier(gatewayv1.HTTPRouteFilterType(f.Type), f.ResponseHeaderModifier)
-		default:
-			err = unsupported("filter type %q is not supported by this mesh", f.Type)
-		}
-		if err != nil {
-			return httpRule{}, err
-		}
+	filters := make([]gatewayv1.HTTPRouteFilter, len(rule.Filters))
+	for i, f := range rule.Filters {
+		filters[i] = asHTTPFilter(f)
+	}
+	if err := applyHTTPFilters(&out, filters); err != nil {
+		return httpRule{}, err
 	}
 	matches := rule.Matches
 	if len(matches) == 0 {
@@ -58,11 +45,7 @@ func compileGRPCRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.GRP
 		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
 		for _, f := range ref.Filters {
-			if err := applyBackendFilter(&b, gatewayv1.HTTPRouteFilter{
-				Type:                   gatewayv1.HTTPRouteFilterType(f.Type),
-				RequestHeaderModifier:  f.RequestHeaderModifier,
-				ResponseHeaderModifier: f.ResponseHeaderModifier,
-			}); err != nil {
+			if err := applyBackendFilter(&b, asHTTPFilter(f)); err != nil {
 				return httpRule{}, err
 			}
 		}
@@ -137,4 +120,15 @@ func orAny(re string) string {
 		return "[^/]+"
 	}
 	return "(?:" + re + ")"
+}
+
+// asHTTPFilter reads a GRPCRoute filter as the HTTPRoute filter of the same
+// type: the header modifiers are the same; every other type is refused by
+// the HTTP filter code as unsupported.
+func asHTTPFilter(f gatewayv1.GRPCRouteFilter) gatewayv1.HTTPRouteFilter {
+	return gatewayv1.HTTPRouteFilter{
+		Type:                   gatewayv1.HTTPRouteFilterType(f.Type),
+		RequestHeaderModifier:  f.RequestHeaderModifier,
+		ResponseHeaderModifier: f.ResponseHeaderModifier,
+	}
 }
