@@ -29,3 +29,19 @@ func TestFeatureNamesNeverCollideWithUpstream(t *testing.T) {
 		t.Error("IsFeature disagrees with Features")
 	}
 }
+
+func TestCheckFeatureNames(t *testing.T) {
+	if err := CheckFeatureNames("--supported-features", []string{"Mesh", "MeshClusterIPMatching", "HTTPRouteQueryParamMatching", ProducerRoute}); err != nil {
+		t.Errorf("known names rejected: %v", err)
+	}
+	for _, c := range []struct{ name, want string }{
+		{"MeshClusterIpMatching", `unknown feature name "MeshClusterIpMatching" in --supported-features: did you mean MeshClusterIPMatching?`},
+		{"SemanticsProducerRoutes", `did you mean SemanticsProducerRoute?`},
+		{"Frobnicate", `unknown feature name "Frobnicate" in --supported-features: the names are those of sigs.k8s.io/gateway-api/pkg/features`},
+	} {
+		err := CheckFeatureNames("--supported-features", []string{"Mesh", c.name})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}

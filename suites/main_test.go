@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -24,7 +25,7 @@ var runStart time.Time
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if err := config.Current.Resolve(); err != nil {
+	if err := errors.Join(config.Current.Resolve(), checkFeatureFlags()); err != nil {
 		fmt.Fprintln(os.Stderr, "gamma-conformance suites:", err)
 		os.Exit(2)
 	}

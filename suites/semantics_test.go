@@ -121,17 +121,7 @@ func semanticsProfiles() []results.Profile {
 // --supported-features names semantics features, only those and the core
 // ones (upstream ignores names it does not know).
 func supportedSemantics() map[string]bool {
-	split := func(name string) []string {
-		f := flagLookupValue(name)
-		var out []string
-		for _, s := range strings.Split(f, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	listed := slices.DeleteFunc(split("supported-features"), func(f string) bool { return !profiles.IsFeature(f) })
+	listed := slices.DeleteFunc(featureFlag("supported-features"), func(f string) bool { return !profiles.IsFeature(f) })
 	out := map[string]bool{}
 	for _, p := range profiles.All() {
 		for _, f := range p.Core {
@@ -141,12 +131,34 @@ func supportedSemantics() map[string]bool {
 			out[f] = len(listed) == 0 || slices.Contains(listed, f)
 		}
 	}
-	for _, f := range split("exempt-features") {
+	for _, f := range featureFlag("exempt-features") {
 		if profiles.IsFeature(f) {
 			out[f] = false
 		}
 	}
 	return out
+}
+
+// featureFlag returns the feature names in the value of an upstream flag.
+func featureFlag(name string) []string {
+	var out []string
+	for _, s := range strings.Split(flagLookupValue(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkFeatureFlags fails on a name in --supported-features or
+// --exempt-features that no suite knows (upstream ignores those silently).
+func checkFeatureFlags() error {
+	for _, name := range []string{"supported-features", "exempt-features"} {
+		if err := profiles.CheckFeatureNames("--"+name, featureFlag(name)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unsupported lists the spec's features this run does not claim.

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"flag"
 	"net/http"
 	"os"
 	"strings"
@@ -92,5 +93,21 @@ func TestUpstreamDurationsFromVerboseOutput(t *testing.T) {
 	}
 	if m := median([]float64{3, 1, 2, 10}); m != 2.5 {
 		t.Errorf("median %v, want 2.5", m)
+	}
+}
+
+func TestUnknownFeatureFlagIsRefused(t *testing.T) {
+	f := flag.Lookup("supported-features")
+	saved := f.Value.String()
+	defer f.Value.Set(saved)
+	if err := f.Value.Set("Mesh,SemanticsProducerRoute"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFeatureFlags(); err != nil {
+		t.Errorf("known names refused: %v", err)
+	}
+	f.Value.Set("Mesh,SemanticsProducerRoutes")
+	if err := checkFeatureFlags(); err == nil || !strings.Contains(err.Error(), `unknown feature name "SemanticsProducerRoutes" in --supported-features: did you mean SemanticsProducerRoute?`) {
+		t.Errorf("got %v", err)
 	}
 }

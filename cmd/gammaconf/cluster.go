@@ -28,6 +28,16 @@ func clusterCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "bring the test cluster up or down, or show its status",
+		Long: `Bring the test cluster up or down, or show its status.
+
+Providers: local (an embedded single-node cluster on this Linux host, needs
+root, no Docker), kind (a kind cluster from a locally built node image), and
+existing (--kubeconfig of a cluster you have: up only checks that it answers
+and serves the Gateway API CRDs; down never touches it).
+
+Exit codes: 0 done; 1 the step failed; 2 bad input or setup (unknown
+provider, not root, a kubeconfig that is unreadable or whose cluster does not
+answer, no Gateway API CRDs on an existing cluster). The error says the fix.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.provider, "provider", "local", "cluster provider: local (this host, needs Linux and root), kind, or existing")
@@ -90,7 +100,7 @@ func clusterCommand() *cobra.Command {
 
 func (f *clusterFlags) newProvider() (harness.Provider, error) {
 	if !f.offline {
-		return nil, fmt.Errorf("--offline=false is not supported: no registry is reachable, every image is built locally")
+		return nil, harness.Setupf("--offline=false is not supported: no registry is reachable, every image is built locally")
 	}
 	switch f.provider {
 	case "local":
@@ -100,6 +110,6 @@ func (f *clusterFlags) newProvider() (harness.Provider, error) {
 	case "kind":
 		return kind.New(kind.Options{Name: f.name, Dir: f.dir, Out: os.Stderr, Retain: f.retain}), nil
 	default:
-		return nil, fmt.Errorf("unknown provider %q: use local, kind or existing", f.provider)
+		return nil, harness.Setupf("unknown provider %q: use --provider=local (this host, as root), kind or existing (with --kubeconfig)", f.provider)
 	}
 }

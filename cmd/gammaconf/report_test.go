@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/yaml"
@@ -60,26 +58,11 @@ func writeRun(t *testing.T) string {
 	return dir
 }
 
-// execute runs a gammaconf subcommand and returns its output and error
-// (main exits 1 on any error).
-func execute(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmds := map[string]func() *cobra.Command{"report": reportCommand, "badge": badgeCommand}
-	cmd := cmds[args[0]]()
-	var out bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs(args[1:])
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.Execute()
-	return out.String(), err
-}
-
 func TestReportCommand(t *testing.T) {
 	run := writeRun(t)
-	out, err := execute(t, "report", "--results", run)
-	if err != nil {
-		t.Fatalf("report: %v\n%s", err, out)
+	out, errOut, code := gammaconf(t, "report", "--results", run)
+	if code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, errOut)
 	}
 	for _, f := range []string{"standard-v2.0.0-default-report.yaml", "standard-v2.0.0-default-semantics-report.yaml", "junit.xml", "report.html", "badges/mesh-http.svg", "badges/mesh-semantics.svg"} {
 		if !strings.Contains(out, filepath.Join(run, f)) {
@@ -91,8 +74,8 @@ func TestReportCommand(t *testing.T) {
 	}
 
 	dest := filepath.Join(t.TempDir(), "reports", "v1.6", "acme-mesh")
-	if out, err := execute(t, "report", "--results", filepath.Join(run, results.File), "--output", dest, "--readme"); err != nil {
-		t.Fatalf("report --readme: %v\n%s", err, out)
+	if _, errOut, code := gammaconf(t, "report", "--results", filepath.Join(run, results.File), "--output", dest, "--readme"); code != 0 {
+		t.Fatalf("report --readme: exit %d\n%s", code, errOut)
 	}
 	readme, err := os.ReadFile(filepath.Join(dest, "README.md"))
 	if err != nil {
@@ -123,22 +106,11 @@ func TestReportCommandBadInput(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			before, _ := os.ReadDir(run)
-			out, err := execute(t, c.args...)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("got error %v (output %q), want one saying %q", err, out, c.want)
-			}
-			code := exitFailed
-			var ee *exitError
-			if errors.As(err, &ee) {
-				code = ee.code
-			}
 			want := exitUsage
 			if name == "unwritable output" {
 				want = exitRuntime
 			}
-			if code != want {
-				t.Errorf("exit code %d, want %d (documented in --help)", code, want)
-			}
+			oneError(t, want, c.want, c.args...)
 			if after, _ := os.ReadDir(run); len(after) != len(before) {
 				t.Errorf("a failed command wrote into %s: %d entries, had %d", run, len(after), len(before))
 			}
@@ -149,9 +121,9 @@ func TestReportCommandBadInput(t *testing.T) {
 func TestBadgeCommandFromUpstreamReport(t *testing.T) {
 	run := writeRun(t)
 	dest := t.TempDir()
-	out, err := execute(t, "badge", "--report", filepath.Join(run, "upstream-report.yaml"), "--output", dest)
-	if err != nil {
-		t.Fatalf("badge: %v\n%s", err, out)
+	out, errOut, code := gammaconf(t, "badge", "--report", filepath.Join(run, "upstream-report.yaml"), "--output", dest)
+	if code != 0 {
+		t.Fatalf("badge: exit %d\n%s", code, errOut)
 	}
 	if !strings.Contains(out, "Gateway API Mesh Conformance v1.6.3: MESH-HTTP: 1/1 (success)") {
 		t.Errorf("badge output %q", out)

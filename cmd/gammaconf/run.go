@@ -6,11 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"gamma-conformance/harness"
+	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/local"
+	"gamma-conformance/profiles"
 )
 
 // Exit codes of gammaconf (documented in `gammaconf run --help`).
@@ -58,15 +63,29 @@ failure dumps); render them with ` + "`gammaconf report`" + `.
 mesh: it succeeds only if every spec that tests mesh behaviour fails and
 every control spec passes (results in <output-dir>/negative-control).
 
+Feature names (--supported-features, --exempt-features) are upstream's
+(sigs.k8s.io/gateway-api/pkg/features) and the semantics suite's:
+` + wrap(strings.Join(profiles.Features(), ", "), 76) + `
+
 Exit codes: 0 every test that ran passed (or the negative control held);
 1 a test failed (or the negative control did not hold); 2 bad usage or
 setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(outDir, 0o755); err != nil {
-				return &exitError{exitUsage, fmt.Errorf("--output-dir %s: %w", outDir, err)}
+			if err := checkFeatureFlags(args); err != nil {
+				return &exitError{exitUsage, err}
 			}
 			if _, err := os.Stat(kubeconfig); err != nil {
 				return &exitError{exitUsage, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass --kubeconfig)", kubeconfig, err)}
+			}
+			cfg, _, err := harness.Connect(kubeconfig, "")
+			if err != nil {
+				return err
+			}
+			if err := crds.Check(cfg); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(outDir, 0o755); err != nil {
+				return &exitError{exitUsage, fmt.Errorf("--output-dir %s: %w", outDir, err)}
 			}
 			if binary == "" {
 				binary = filepath.Join(outDir, "bin", "suites.test")
@@ -86,7 +105,7 @@ setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
 			}
 			run := exec.CommandContext(cmd.Context(), binary, append(suiteArgs, args...)...)
 			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			err := run.Run()
+			err = run.Run()
 			var ee *exec.ExitError
 			switch {
 			case err == nil:
@@ -110,4 +129,48 @@ setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
 	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
 	f.DurationVar(&negativeTimeout, "negative-control-timeout", 2*time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
 	return cmd
+}
+
+// featureFlags are the suite flags whose values name features.
+var featureFlags = []string{"supported-features", "exempt-features"}
+
+// checkFeatureFlags fails on an unknown feature name in the suite flags
+// (args after --), before anything is built or run.
+func checkFeatureFlags(args []string) error {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || !slices.Contains(featureFlags, name) {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value = args[i+1]
+		}
+		var names []string
+		for _, n := range strings.Split(value, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+		if err := profiles.CheckFeatureNames("--"+name, names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wrap breaks s into lines of at most width characters, at spaces.
+func wrap(s string, width int) string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return strings.Join(append(lines, line), "\n")
 }

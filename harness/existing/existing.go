@@ -1,16 +1,15 @@
 // Package existing is the provider for a cluster the user already has: it
-// checks that the kubeconfig and context reach a cluster and never changes
-// or removes that cluster. Images are pulled as that cluster normally does.
+// checks that the kubeconfig and context reach a cluster that serves the
+// Gateway API, and never changes or removes that cluster. Images are pulled
+// as that cluster normally does.
 package existing
 
 import (
 	"context"
 	"fmt"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-
 	"gamma-conformance/harness"
+	"gamma-conformance/harness/crds"
 )
 
 // Provider is the existing-cluster provider.
@@ -21,22 +20,14 @@ type Provider struct {
 
 var _ harness.Provider = (*Provider)(nil)
 
-func (p *Provider) clientset() (*kubernetes.Clientset, error) {
-	if p.Kubeconfig == "" {
-		return nil, fmt.Errorf("the existing provider needs a kubeconfig: pass --kubeconfig (and --context to pick a context)")
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: p.Kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: p.Context}).ClientConfig()
+// Up checks that the cluster answers and serves the Gateway API CRDs the
+// suites use.
+func (p *Provider) Up(context.Context) (*harness.Cluster, error) {
+	cfg, _, err := harness.Connect(p.Kubeconfig, p.Context)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s (context %q): %w", p.Kubeconfig, p.Context, err)
+		return nil, err
 	}
-	return kubernetes.NewForConfig(cfg)
-}
-
-// Up checks that the cluster answers.
-func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
-	if _, err := p.Status(ctx); err != nil {
+	if err := crds.Check(cfg); err != nil {
 		return nil, err
 	}
 	return &harness.Cluster{Provider: "existing", Name: p.Context, Kubeconfig: p.Kubeconfig, Context: p.Context}, nil
@@ -46,14 +37,10 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 func (p *Provider) Down(context.Context) error { return nil }
 
 // Status reports the server version.
-func (p *Provider) Status(ctx context.Context) (string, error) {
-	cs, err := p.clientset()
+func (p *Provider) Status(context.Context) (string, error) {
+	_, version, err := harness.Connect(p.Kubeconfig, p.Context)
 	if err != nil {
 		return "", err
 	}
-	v, err := cs.Discovery().ServerVersion()
-	if err != nil {
-		return "", fmt.Errorf("cluster of kubeconfig %s (context %q) does not answer: %w", p.Kubeconfig, p.Context, err)
-	}
-	return fmt.Sprintf("existing cluster: Kubernetes %s, kubeconfig %s, context %q", v.GitVersion, p.Kubeconfig, p.Context), nil
+	return fmt.Sprintf("existing cluster: Kubernetes %s, kubeconfig %s, context %q", version, p.Kubeconfig, p.Context), nil
 }

@@ -14,15 +14,17 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"gamma-conformance/harness"
 )
 
 // preflight checks that this host can run the local provider.
 func preflight() error {
 	if runtime.GOOS != "linux" {
-		return fmt.Errorf("the local provider runs only on Linux (this is %s): use --provider kind or --provider existing", runtime.GOOS)
+		return harness.Setupf("the local provider runs only on Linux (this is %s): use --provider kind or --provider existing", runtime.GOOS)
 	}
 	if os.Geteuid() != 0 {
-		return errors.New("the local provider needs root (it runs containerd, kubelet and kube-proxy and changes iptables): run it as root, e.g. with sudo, or use --provider existing")
+		return harness.Setupf("the local provider needs root (it runs containerd, kubelet and kube-proxy and changes iptables): run it as root, e.g. with sudo, or use --provider existing")
 	}
 	return nil
 }

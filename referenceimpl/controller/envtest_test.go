@@ -12,6 +12,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"gamma-conformance/harness/testenv"
 )
 
 // The integration tests run against a real kube-apiserver and etcd started
@@ -26,14 +28,12 @@ var (
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		assets, made, err := envtestAssets()
+		assets, cleanup, err := testenv.Assets()
 		if err != nil {
 			envSkip = err.Error()
 			return m.Run()
 		}
-		if made {
-			defer os.RemoveAll(assets)
-		}
+		defer cleanup()
 		crds, err := gatewayCRDs()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "envtest:", err)
@@ -49,39 +49,6 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
-}
-
-// envtestAssets returns a directory holding kube-apiserver, etcd and
-// kubectl: KUBEBUILDER_ASSETS, or one it made (made is true) of links into
-// the harness cache.
-func envtestAssets() (dir string, made bool, err error) {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d, false, nil
-	}
-	cache := os.Getenv("GAMMA_CACHE")
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return "", false, err
-		}
-		cache = filepath.Join(base, "gamma-conformance")
-	}
-	dir, err = os.MkdirTemp("", "gamma-envtest-")
-	if err != nil {
-		return "", false, err
-	}
-	for _, name := range []string{"kube-apiserver", "etcd", "kubectl"} {
-		found, _ := filepath.Glob(filepath.Join(cache, "bin", "*", name))
-		if len(found) == 0 {
-			os.RemoveAll(dir)
-			return "", false, fmt.Errorf("no %s under %s/bin: run `make test` (it builds the Kubernetes binaries offline) or set KUBEBUILDER_ASSETS", name, cache)
-		}
-		if err := os.Symlink(found[len(found)-1], filepath.Join(dir, name)); err != nil {
-			os.RemoveAll(dir)
-			return "", false, err
-		}
-	}
-	return dir, true, nil
 }
 
 // gatewayCRDs lists the experimental-channel Gateway API CRDs (XMesh is
