@@ -7,9 +7,14 @@
 # root the tests run without a cluster and the cluster tests skip themselves.
 #
 # usage: hack/test-with-cluster.sh <gammaconf binary> <go test args...>
+#        hack/test-with-cluster.sh <gammaconf binary> --exec <command> <args...>
 # env:   GAMMA_PROVIDER (local|existing), GAMMA_CLUSTER_DIR, GAMMA_CLUSTER_FLAGS
 set -uo pipefail
 gammaconf=$1; shift
+run=(go test)
+if [[ ${1:-} == --exec ]]; then
+	run=(); shift
+fi
 provider=${GAMMA_PROVIDER:-local}
 flags=(--provider "$provider" --dir "${GAMMA_CLUSTER_DIR:-/var/lib/gamma-conformance/local}")
 # shellcheck disable=SC2206 # word splitting of the extra flags is wanted
@@ -17,14 +22,14 @@ flags+=(${GAMMA_CLUSTER_FLAGS:-})
 
 if [[ $provider == local && $(id -u) != 0 ]]; then
 	echo "test: not root, so no local cluster: the tests that need a cluster are skipped (run as root, or GAMMA_PROVIDER=existing GAMMA_CLUSTER_FLAGS='--kubeconfig <file>')"
-	exec go test "$@"
+	exec "${run[@]}" "$@"
 fi
 if "$gammaconf" cluster status "${flags[@]}" >/dev/null 2>&1; then
 	# Someone brought a cluster up before (make cluster-up): use it, leave it up.
 	out=$("$gammaconf" cluster up "${flags[@]}") || exit 1
 	kubeconfig=$(sed -n 's/^kubeconfig: //p' <<<"$out")
 	echo "test: reusing the cluster that is already up (left up afterwards), GAMMA_KUBECONFIG=$kubeconfig"
-	GAMMA_KUBECONFIG=$kubeconfig exec go test "$@"
+	GAMMA_KUBECONFIG=$kubeconfig exec "${run[@]}" "$@"
 fi
 [[ $provider == local ]] && flags+=(--verify-clean)
 
@@ -39,4 +44,4 @@ trap 'rc=$?; down || rc=1; exit $rc' EXIT
 out=$("$gammaconf" cluster up "${flags[@]}") || { echo "test: cluster up failed"; exit 1; }
 kubeconfig=$(sed -n 's/^kubeconfig: //p' <<<"$out")
 echo "test: cluster up, GAMMA_KUBECONFIG=$kubeconfig"
-GAMMA_KUBECONFIG=$kubeconfig go test "$@"
+GAMMA_KUBECONFIG=$kubeconfig "${run[@]}" "$@"

@@ -184,8 +184,9 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// waitUpstreamNamespacesGone waits until the upstream fixture namespaces of
-// an earlier run are deleted.
+// waitUpstreamNamespacesGone waits until the namespaces of an earlier run
+// (the upstream fixture's and the semantics specs') are deleted, so their
+// stopping pods do not slow the next run down.
 func waitUpstreamNamespacesGone(kubeconfig string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -193,6 +194,9 @@ func waitUpstreamNamespacesGone(kubeconfig string) error {
 	}
 	c, err := kube.NewCluster(cfg, kube.Options{})
 	if err != nil {
+		return err
+	}
+	if _, err := c.WaitSuiteNamespacesGone(context.Background(), 3*time.Minute); err != nil {
 		return err
 	}
 	return c.WaitNotTerminating(context.Background(), 3*time.Minute, suite.MeshNamespace, suite.MeshConsumerNamespace)

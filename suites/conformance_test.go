@@ -3,8 +3,6 @@ package suites
 import (
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,11 +78,6 @@ func TestUpstream(t *testing.T) {
 	})
 	start := time.Now()
 	s.Setup(t, meshtests.MeshConformanceTests)
-	// The semantics fixtures start now, so their pods do not slow the
-	// upstream setup down but are ready when the semantics suite starts.
-	if semanticsWillRun() {
-		startPrewarm()
-	}
 	progress("upstream: setup done in %.1fs, running %d mesh tests", time.Since(start).Seconds(), len(meshtests.MeshConformanceTests))
 	upstream.mu.Lock()
 	upstream.last = time.Now()
@@ -93,8 +86,8 @@ func TestUpstream(t *testing.T) {
 }
 
 // TestSemantics runs the GAMMA semantics suite. Fixtures of the specs that
-// will run are prepared ahead, a few at a time, so pods start while earlier
-// specs run; each spec still owns its namespaces.
+// will run are prepared ahead (see fixtures_test.go); each spec still owns
+// its namespaces.
 func TestSemantics(t *testing.T) {
 	requireCluster(t)
 	gomega.RegisterFailHandler(Fail)
@@ -107,6 +100,7 @@ func TestSemantics(t *testing.T) {
 	phase.Store(phaseSemantics)
 	defer phase.Store(phaseNone)
 	startPrewarm()
+	waitInitialFixtures(prewarmCtx)
 	suiteConfig, reporterConfig := GinkgoConfiguration()
 	RunSpecs(t, semanticsSuite, suiteConfig, reporterConfig)
 }
@@ -133,17 +127,7 @@ func startPrewarm() {
 				texts = append(texts, sr.LeafNodeText)
 			}
 		}
-		progress("semantics: %d specs will run, preparing their fixtures ahead", len(texts))
 		prewarm(texts)
 	})
 }
 
-// semanticsWillRun reports whether -test.run selects TestSemantics.
-func semanticsWillRun() bool {
-	pattern := strings.Split(flagLookupValue("test.run"), "/")[0]
-	if pattern == "" {
-		return true
-	}
-	ok, err := regexp.MatchString(pattern, "TestSemantics")
-	return err == nil && ok
-}

@@ -72,123 +72,6 @@ func semanticsCluster() (*kube.Cluster, error) {
 	return theCluster, clusterErr
 }
 
-// warm is a fixture being prepared ahead of its spec.
-type warm struct {
-	done    chan struct{}
-	p       *kube.Prepared
-	err     error
-	started bool // preparation began (guarded by warmMu)
-	claimed bool // its spec started (and prepares it itself if not started)
-	handed  bool // its spec received it and owns its cleanup
-}
-
-var (
-	warmMu sync.Mutex
-	warmed = map[string]*warm{}
-	// warmClosed stops preparing ahead once the run is over.
-	warmClosed bool
-	// prewarmCtx is cancelled on interrupt, so fixtures being prepared
-	// return at once and can be deleted.
-	prewarmCtx, cancelPrewarm = context.WithCancel(context.Background())
-	// ahead holds one token per fixture prepared and not yet claimed: it
-	// bounds how many fixtures (and pods) exist ahead of the running spec.
-	ahead = make(chan struct{}, prewarmAhead)
-)
-
-// prewarmAhead is how many fixtures may be prepared ahead of the running
-// spec: about 80 pods, under the kubelet's default of 110 per node. (12 made
-// the median spec twice as slow on the reference mesh.)
-const prewarmAhead = 24
-
-// prewarm prepares the fixtures of texts in the background, in the order
-// the specs will run.
-func prewarm(texts []string) {
-	c, err := semanticsCluster()
-	if err != nil {
-		return
-	}
-	var queue []*warm
-	var names []string
-	warmMu.Lock()
-	for _, text := range texts {
-		def := specDefs[text]
-		if len(unsupported(def.labels)) > 0 {
-			continue
-		}
-		w := &warm{done: make(chan struct{})}
-		warmed[text] = w
-		queue = append(queue, w)
-		names = append(names, text)
-	}
-	warmMu.Unlock()
-	go func() {
-		for i, w := range queue {
-			ahead <- struct{}{}
-			warmMu.Lock()
-			if warmClosed {
-				warmMu.Unlock()
-				return
-			}
-			if w.claimed {
-				warmMu.Unlock()
-				<-ahead
-				continue
-			}
-			w.started = true
-			warmMu.Unlock()
-			go func() {
-				defer close(w.done)
-				w.p, w.err = c.Prepare(prewarmCtx, nsPrefix(names[i]), specDefs[names[i]].fixture)
-			}()
-		}
-	}()
-}
-
-// claim hands a spec its fixture: the prewarmed one, or a fresh one when
-// preparation has not started yet.
-func claim(ctx context.Context, c *kube.Cluster, text string) (*kube.Prepared, error) {
-	warmMu.Lock()
-	w := warmed[text]
-	started := w != nil && w.started
-	if w != nil {
-		w.claimed = true
-	}
-	warmMu.Unlock()
-	if !started {
-		return c.Prepare(ctx, nsPrefix(text), specDefs[text].fixture)
-	}
-	defer func() { <-ahead }()
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	warmMu.Lock()
-	w.handed = true
-	warmMu.Unlock()
-	return w.p, w.err
-}
-
-// releaseUnclaimedFixtures deletes fixtures prepared for specs that never
-// received them (interrupted, failed-fast or timed-out runs), so nothing is
-// left behind.
-func releaseUnclaimedFixtures() {
-	warmMu.Lock()
-	defer warmMu.Unlock()
-	warmClosed = true
-	for _, w := range warmed {
-		if !w.started {
-			continue
-		}
-		<-w.done
-		if !w.handed && w.p != nil {
-			if err := theCluster.Delete(context.Background(), w.p); err != nil {
-				progress("semantics: cleanup: %v", err)
-			}
-		}
-	}
-}
-
 var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
 
 // nsPrefix derives a namespace name prefix from a spec text.
@@ -240,7 +123,7 @@ func (s *S) cleanup(ctx SpecContext) {
 		progress("semantics: kept namespaces %s (--keep-on-failure)", strings.Join(names, " "))
 		return
 	}
-	Expect(s.c.Delete(ctx, s.p)).To(Succeed())
+	Expect(release(ctx, s.c, CurrentSpecReport().LeafNodeText, s.p)).To(Succeed())
 }
 
 // NS is the real name of a logical namespace of the fixture.
@@ -272,6 +155,14 @@ func (s *S) Create(objs ...client.Object) {
 	}
 }
 
+// How often a spec checks again while it waits for convergence: a status
+// read is one GET, cheap enough to repeat every 25 ms for the fraction of a
+// second a mesh needs; a traffic check is an exec of the echo client.
+const (
+	statusPoll  = 25 * time.Millisecond
+	trafficPoll = 50 * time.Millisecond
+)
+
 // eventually retries f until it succeeds or --convergence-timeout passes;
 // what names the failure.
 func (s *S) eventually(what string, f func() error) {
@@ -285,7 +176,7 @@ func (s *S) eventually(what string, f func() error) {
 		if time.Now().After(deadline) || s.ctx.Err() != nil {
 			Fail(fmt.Sprintf("%s: %v\n(last of %d tries in --convergence-timeout=%v)", what, err, tries, s.c.Options.ConvergenceTimeout))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(statusPoll)
 	}
 }
 
@@ -353,7 +244,7 @@ func (s *S) await(f flow) error {
 			return fmt.Errorf("traffic from %s/%s: %s\n  %w\n  (last of %d tries in --convergence-timeout=%v; client stderr: %q)",
 				f.from.Namespace, f.from.Name, strings.Join(r.Args, " "), err, tries, s.c.Options.ConvergenceTimeout, strings.TrimSpace(r.Stderr))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(trafficPoll)
 	}
 }
 

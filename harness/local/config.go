@@ -118,6 +118,9 @@ podLogsDirectory: %[8]q
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%%, imagefs.available: 1%%, nodefs.inodesFree: 1%%, imagefs.inodesFree: 1%%}
 imageGCHighThresholdPercent: 100
 serializeImagePulls: false
+# The node's /24 pod range has 253 addresses; the semantics suite prepares
+# every spec's pods (about 150) before its first spec when they fit.
+maxPods: 240
 `, p.containerdSocket(), nodeIP, p.pki("ca.crt"), p.pki("kubelet-serving.crt"), p.pki("kubelet-serving.key"),
 		dnsIP, p.join("resolv.conf"), p.join("pod-logs"))
 }

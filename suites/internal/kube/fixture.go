@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -190,6 +191,32 @@ func (c *Cluster) Delete(ctx context.Context, p *Prepared) error {
 	return nil
 }
 
+// WaitSuiteNamespacesGone waits until no namespace of an earlier run of the
+// suite (label SuiteLabel) is terminating, so a run does not start its pods
+// beside another run's stopping ones. It returns how long it waited.
+func (c *Cluster) WaitSuiteNamespacesGone(ctx context.Context, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	var busy string
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		var list corev1.NamespaceList
+		if err := c.Client.List(ctx, &list, client.HasLabels{SuiteLabel}); err != nil {
+			busy = err.Error()
+			return false, nil
+		}
+		for _, ns := range list.Items {
+			if ns.DeletionTimestamp != nil {
+				busy = ns.Name
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return time.Since(start), fmt.Errorf("namespace %s of an earlier run is still terminating after %v (fix: wait for it, or see its events and finalizers)", busy, timeout)
+	}
+	return time.Since(start), nil
+}
+
 // WaitNotTerminating waits until none of the namespaces is being deleted
 // (a previous run's cleanup), so they can be created again.
 func (c *Cluster) WaitNotTerminating(ctx context.Context, timeout time.Duration, names ...string) error {
@@ -209,4 +236,42 @@ func (c *Cluster) WaitNotTerminating(ctx context.Context, timeout time.Duration,
 		return fmt.Errorf("namespace %s is still terminating after %v (a previous run's cleanup; fix: wait for it or remove its finalizers)", busy, timeout)
 	}
 	return nil
+}
+
+// Pods is how many pods the fixture runs.
+func (fx Fixture) Pods() int {
+	n := 0
+	for _, a := range fx.Apps {
+		if !a.ServiceOnly {
+			n++
+		}
+	}
+	return n
+}
+
+// FreePods is how many more pods the cluster admits: the allocatable pods
+// of its schedulable nodes minus the pods that are not finished.
+func (c *Cluster) FreePods(ctx context.Context) (int, error) {
+	var nodes corev1.NodeList
+	if err := c.Client.List(ctx, &nodes); err != nil {
+		return 0, err
+	}
+	capacity := 0
+	for _, n := range nodes.Items {
+		if n.Spec.Unschedulable || slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Effect == corev1.TaintEffectNoSchedule }) {
+			continue
+		}
+		capacity += int(n.Status.Allocatable.Pods().Value())
+	}
+	var pods corev1.PodList
+	if err := c.Client.List(ctx, &pods); err != nil {
+		return 0, err
+	}
+	used := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			used++
+		}
+	}
+	return capacity - used, nil
 }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Phase 2 of `make bench`, run by hack/test-with-cluster.sh with
+# GAMMA_KUBECONFIG set: the benchmarks that need a cluster. First those of
+# the Go packages given (they install and remove the reference mesh
+# themselves), then the suite run times (suite_s, upstream_runner_s,
+# semantics_spec_median_s, upstream_test_median_s) against the reference
+# mesh, installed here with the experimental-channel CRDs.
+#
+# usage: hack/bench-cluster.sh <gammaconf binary> <output dir> <go packages...>
+set -euo pipefail
+gammaconf=$1 out=$2; shift 2
+: "${GAMMA_KUBECONFIG:?run me through hack/test-with-cluster.sh}"
+go test -run '^$' -bench . -benchtime=1x -timeout 60m "$@"
+"$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --channel experimental >&2
+"$gammaconf" mesh install --kubeconfig "$GAMMA_KUBECONFIG" --work-dir "$out/mesh" >&2
+# The same upstream flags go to this suite binary and to the upstream runner
+# alone: features from the reference mesh's XMesh, injection by label.
+GAMMA_BENCH_KUBECONFIG=$GAMMA_KUBECONFIG GAMMA_BENCH_LOGS=$out/suites-bench \
+	GAMMA_BENCH_UPSTREAM_FLAGS='--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC --namespace-labels=mesh.gamma-conformance.dev/inject=enabled' \
+	GAMMA_BENCH_FLAGS='--controller-name=gamma-conformance.dev/reference-mesh' \
+	go test -run '^$' -bench '^BenchmarkConformanceRun$' -benchtime=1x -timeout 60m ./suites
