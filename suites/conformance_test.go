@@ -130,4 +130,3 @@ func startPrewarm() {
 		prewarm(texts)
 	})
 }
-
