@@ -101,6 +101,9 @@ func TestSemantics(t *testing.T) {
 	defer phase.Store(phaseNone)
 	startPrewarm()
 	waitInitialFixtures(prewarmCtx)
+	if interrupted.Load() {
+		t.Skip("interrupted while the fixtures were being prepared")
+	}
 	suiteConfig, reporterConfig := GinkgoConfiguration()
 	RunSpecs(t, semanticsSuite, suiteConfig, reporterConfig)
 }

@@ -40,7 +40,9 @@ func meshIt(text string, labels []string, fx kube.Fixture, body func(s *S)) bool
 		if missing := unsupported(labels); len(missing) > 0 {
 			Skip(notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see --supported-features / --exempt-features)")
 		}
-		body(begin(ctx, text))
+		s := begin(ctx, text)
+		body(s)
+		s.settle()
 	})
 }
 
@@ -85,10 +87,11 @@ func nsPrefix(text string) string {
 
 // S is one running spec: its cluster, namespaces and helpers.
 type S struct {
-	ctx  context.Context
-	c    *kube.Cluster
-	p    *kube.Prepared
-	pods map[string]kube.Pod
+	ctx     context.Context
+	c       *kube.Cluster
+	p       *kube.Prepared
+	pods    map[string]kube.Pod
+	pending []*pendingStatus
 }
 
 func begin(ctx context.Context, text string) *S {
@@ -167,43 +170,86 @@ const (
 // what names the failure.
 func (s *S) eventually(what string, f func() error) {
 	GinkgoHelper()
+	if err := s.poll(what, f); err != nil {
+		Fail(err.Error())
+	}
+}
+
+// poll is eventually without failing: it returns the last error.
+func (s *S) poll(what string, f func() error) error {
 	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
 	for tries := 1; ; tries++ {
 		err := f()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) || s.ctx.Err() != nil {
-			Fail(fmt.Sprintf("%s: %v\n(last of %d tries in --convergence-timeout=%v)", what, err, tries, s.c.Options.ConvergenceTimeout))
+			return fmt.Errorf("%s: %v\n(last of %d tries in --convergence-timeout=%v)", what, err, tries, s.c.Options.ConvergenceTimeout)
 		}
 		time.Sleep(statusPoll)
 	}
 }
 
-// Status waits until the route has a status entry for ref (from the chosen
-// controller) meeting every want.
+// pendingStatus is a status check running beside the spec's traffic.
+type pendingStatus struct {
+	done chan struct{}
+	err  error
+}
+
+// Status expects the route to get a status entry for ref (from the chosen
+// controller) meeting every want within --convergence-timeout. The check
+// runs beside what the spec does next (a mesh programs its proxies and
+// writes status at the same time, so neither waits for the other); the spec
+// fails at its end, or at its first traffic failure, if the status never
+// converged. Call settle before reading status directly.
 func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...kube.Want) {
 	GinkgoHelper()
 	what := fmt.Sprintf("route %s/%s: status for parent %s", route.GetNamespace(), route.GetName(), ref.Name)
 	By(what)
-	s.eventually(what, func() error {
-		entries, err := s.c.ParentStatuses(s.ctx, route, ref)
-		if err != nil {
-			return err
-		}
-		if len(entries) == 0 && s.c.Options.ControllerName != "" {
-			if others := s.c.StatusControllers(s.ctx, route, ref); len(others) > 0 {
-				return fmt.Errorf("no status entry from --controller-name=%s, only from %s", s.c.Options.ControllerName, strings.Join(others, ", "))
+	p := &pendingStatus{done: make(chan struct{})}
+	s.pending = append(s.pending, p)
+	go func() {
+		defer close(p.done)
+		p.err = s.poll(what, func() error {
+			entries, err := s.c.ParentStatuses(s.ctx, route, ref)
+			if err != nil {
+				return err
 			}
-		}
-		return kube.Check(entries, wants...)
-	})
+			if len(entries) == 0 && s.c.Options.ControllerName != "" {
+				if others := s.c.StatusControllers(s.ctx, route, ref); len(others) > 0 {
+					return fmt.Errorf("no status entry from --controller-name=%s, only from %s", s.c.Options.ControllerName, strings.Join(others, ", "))
+				}
+			}
+			return kube.Check(entries, wants...)
+		})
+	}()
 }
 
-// Accepted waits until the route is Accepted=True for ref.
+// Accepted expects the route to be Accepted=True for ref (see Status).
 func (s *S) Accepted(route client.Object, ref gatewayv1.ParentReference) {
 	GinkgoHelper()
 	s.Status(route, ref, kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: "True"})
+}
+
+// statusErrors waits for the status checks still running and returns
+// their failures.
+func (s *S) statusErrors() error {
+	var errs []error
+	for _, p := range s.pending {
+		<-p.done
+		errs = append(errs, p.err)
+	}
+	s.pending = nil
+	return errors.Join(errs...)
+}
+
+// settle waits for the status checks still running and fails the spec if
+// one did not converge.
+func (s *S) settle() {
+	GinkgoHelper()
+	if err := s.statusErrors(); err != nil {
+		Fail(err.Error())
+	}
 }
 
 // flow is an expected traffic outcome: a batch of requests from a pod and
@@ -228,7 +274,8 @@ func (s *S) Traffic(flows ...flow) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		Fail(err.Error())
+		// The status checks say why, when the route was never accepted.
+		Fail(errors.Join(err, s.statusErrors()).Error())
 	}
 }
 

@@ -153,6 +153,8 @@ func waitInitialFixtures(ctx context.Context) {
 		case <-w.done:
 		case <-ctx.Done():
 			return
+		case <-interruptedCh:
+			return
 		}
 		pods += w.pods
 	}

@@ -53,6 +53,9 @@ func TestMain(m *testing.M) {
 	if config.Current.NegativeControl {
 		code = negativeControlExit(r)
 	}
+	if interrupted.Load() {
+		code = 130
+	}
 	os.Exit(code)
 }
 
@@ -95,6 +98,8 @@ const (
 var (
 	phase       atomic.Int32
 	interrupted atomic.Bool
+	// interruptedCh is closed at the first interrupt.
+	interruptedCh = make(chan struct{})
 )
 
 // handleInterrupts: a first interrupt during the semantics suite lets
@@ -106,17 +111,19 @@ func handleInterrupts() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	for n := 0; ; n++ {
 		<-sigs
-		interrupted.Store(true)
+		if !interrupted.Swap(true) {
+			close(interruptedCh)
+		}
 		if n > 0 {
 			progress("interrupted again: exiting now; namespaces labelled %s=semantics and gateway-conformance-mesh* may be left", kube.SuiteLabel)
 			os.Exit(130)
 		}
+		cancelPrewarm()
 		if phase.Load() == phaseSemantics {
 			progress("interrupted: stopping the semantics suite after cleanup (interrupt again to exit now)")
 			continue
 		}
 		progress("interrupted: cleaning up, then exiting (interrupt again to exit now)")
-		cancelPrewarm()
 		releaseUnclaimedFixtures()
 		deleteUpstreamNamespaces()
 		os.Exit(130)

@@ -79,6 +79,7 @@ func (s *S) unboundParent(name string) {
 	s.Create(r)
 	s.Accepted(r, good)
 	s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+	s.settle() // the status with the good parent is written: read the bad one's
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
 	Expect(err).NotTo(HaveOccurred())
 	for _, e := range entries {
