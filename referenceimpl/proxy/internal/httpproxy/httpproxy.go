@@ -33,6 +33,7 @@ type Handler struct {
 	record    func(route, backend string, code int)
 	log       *slog.Logger
 	h1, h2c   *http.Transport
+	fast      *h1Client
 	rp        *httputil.ReverseProxy
 	budgets   *budget.Set
 }
@@ -51,6 +52,7 @@ func New(ns string, config func() *route.Config, record func(route, backend stri
 		DisableCompression:  true,
 		Protocols:           protocols(false),
 	}
+	h.fast = &h1Client{dial: dialer.DialContext, maxIdle: 256, idleTimeout: 90 * time.Second}
 	h.h2c = &http.Transport{
 		DialContext:        dialer.DialContext,
 		IdleConnTimeout:    90 * time.Second,
@@ -90,6 +92,7 @@ func protocols(h2c bool) *http.Protocols {
 // CloseIdleConnections closes idle backend connections.
 func (h *Handler) CloseIdleConnections() {
 	h.h1.CloseIdleConnections()
+	h.fast.CloseIdleConnections()
 	h.h2c.CloseIdleConnections()
 }
 
@@ -228,8 +231,11 @@ func rewrite(pr *httputil.ProxyRequest) {
 
 // send sends the request in the protocol it arrived in.
 func (h *Handler) send(r *http.Request, p *plan) (*http.Response, error) {
-	if p.h2c {
+	switch {
+	case p.h2c:
 		return h.h2c.RoundTrip(r)
+	case h.fast.fastPath(r):
+		return h.fast.RoundTrip(r)
 	}
 	return h.h1.RoundTrip(r)
 }
