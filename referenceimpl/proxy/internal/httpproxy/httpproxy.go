@@ -30,7 +30,7 @@ import (
 type Handler struct {
 	namespace string
 	config    func() *route.Config
-	record    func(route, backend string, code int)
+	record    func(route meshconfig.RouteKey, backend string, code int)
 	log       *slog.Logger
 	h1, h2c   *http.Transport
 	fast      *h1Client
@@ -40,8 +40,9 @@ type Handler struct {
 
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
-// the configuration it started with); record counts every answered request.
-func New(ns string, config func() *route.Config, record func(route, backend string, code int), logger *slog.Logger) *Handler {
+// the configuration it started with); record counts every answered request
+// (route is zero for a request that no route matched or that passed through).
+func New(ns string, config func() *route.Config, record func(route meshconfig.RouteKey, backend string, code int), logger *slog.Logger) *Handler {
 	h := &Handler{namespace: ns, config: config, record: record, log: logger, budgets: budget.NewSet(nil)}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	h.h1 = &http.Transport{
@@ -122,18 +123,18 @@ type plan struct {
 }
 
 // names are the route and backend labels of the request's metrics.
-func (p *plan) names() (string, string) {
+func (p *plan) names() (meshconfig.RouteKey, string) {
 	switch {
 	case !p.routed:
-		return "", "passthrough"
+		return meshconfig.RouteKey{}, "passthrough"
 	case p.rule == nil:
-		return "", ""
+		return meshconfig.RouteKey{}, ""
 	}
 	b := ""
 	if p.backend != nil {
 		b = p.backend.Name
 	}
-	return p.rule.Route.String(), b
+	return p.rule.Route, b
 }
 
 func isGRPC(r *http.Request) bool {
