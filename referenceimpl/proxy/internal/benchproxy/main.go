@@ -5,6 +5,8 @@
 // measures (CPU, RSS) is a binary holding the proxy and nothing else, not
 // the test binary with its test-only dependencies.
 //
+// Like gamma-proxy run, it runs with proxy.DefaultProcs (SetProcs).
+//
 // It reads the snapshot as JSON from env GAMMA_PROXY_BENCH_SNAPSHOT, prints
 // its listener's address on stdout and serves until stdin closes. Every
 // connection is taken as dialed to the first table's first VIP and port, as
@@ -35,6 +37,7 @@ func main() {
 }
 
 func run() error {
+	proxy.SetProcs(proxy.DefaultProcs)
 	var s meshconfig.Snapshot
 	if err := json.Unmarshal([]byte(os.Getenv("GAMMA_PROXY_BENCH_SNAPSHOT")), &s); err != nil {
 		return fmt.Errorf("GAMMA_PROXY_BENCH_SNAPSHOT: %w", err)
