@@ -3,6 +3,7 @@ package httpproxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -121,4 +122,36 @@ func TestH1ClientCancel(t *testing.T) {
 	if _, err := cl.RoundTrip(req); err != context.DeadlineExceeded {
 		t.Fatalf("got %v, want %v", err, context.DeadlineExceeded)
 	}
+}
+
+func TestH1ClientHeaderLimit(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		http.ReadRequest(bufio.NewReader(c))
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Big: ")
+		io.Copy(c, io.LimitReader(neverEnding('a'), maxResponseHeader+1))
+	}()
+	cl := &h1Client{dial: (&net.Dialer{}).DialContext, maxIdle: 4, idleTimeout: time.Minute}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+l.Addr().String()+"/", nil)
+	if _, err := cl.RoundTrip(req); err == nil || !errors.Is(err, errHeaderTooLarge) {
+		t.Fatalf("got %v, want %v", err, errHeaderTooLarge)
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }
