@@ -37,8 +37,9 @@ type h1Client struct {
 	idle map[string][]*h1Conn // by endpoint, most recently used last
 }
 
-// fastPath reports whether c sends r; ReverseProxy has already removed the
-// hop-by-hop headers, apart from an upgrade's Connection and Upgrade.
+// fastPath reports whether the client sends r; ReverseProxy has already
+// removed the hop-by-hop headers, apart from an upgrade's Connection and
+// Upgrade.
 func (*h1Client) fastPath(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
