@@ -16,7 +16,10 @@
 //     env POD_NAMESPACE (fieldRef metadata.namespace), GAMMA_CONTROL_PLANE
 //     (https URL), GAMMA_CA_FILE, and GAMMA_TOKEN_FILE when the token is not
 //     the default ServiceAccount token;
-//   - 127.0.0.1:15000 serves /ready, /config_dump and /metrics for dumps.
+//   - 127.0.0.1:15000 serves /ready, /config_dump and /metrics for dumps;
+//   - the proxy runs Go code on one thread at a time (GOMAXPROCS 1, as
+//     sidecars commonly run one worker; see proxy.DefaultProcs): --procs or
+//     env GOMAXPROCS change it.
 package main
 
 import (
@@ -102,6 +105,7 @@ func runCmd(args []string) error {
 	caPEM := os.Getenv("GAMMA_CA_PEM") // the CA itself, as the injector passes it
 	token := fs.String("token-file", env("GAMMA_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"), "ServiceAccount token file (env GAMMA_TOKEN_FILE)")
 	debug := fs.Bool("debug", false, "log every connection error and config frame")
+	procs := fs.Int("procs", proxy.DefaultProcs, "threads running the proxy's Go code at once (GOMAXPROCS; 0: Go's default, one per CPU); env GOMAXPROCS overrides it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -114,7 +118,10 @@ func runCmd(args []string) error {
 		return errors.New("no CA: set --ca-file or GAMMA_CA_FILE to the control plane's CA bundle (or GAMMA_CA_PEM to the bundle itself)")
 	case *port < 1 || *port > 65535:
 		return fmt.Errorf("--outbound-port %d is out of range 1-65535", *port)
+	case *procs < 0:
+		return fmt.Errorf("--procs %d is negative", *procs)
 	}
+	proxy.SetProcs(*procs)
 	level := slog.LevelInfo
 	if *debug {
 		level = slog.LevelDebug

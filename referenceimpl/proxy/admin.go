@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -12,9 +13,15 @@ import (
 )
 
 type metrics struct {
-	reg            *prometheus.Registry
-	requests       *prometheus.CounterVec
-	connections    *prometheus.CounterVec
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	connections *prometheus.CounterVec
+	// requestCounters caches the counters of requests by requestLabels:
+	// CounterVec.WithLabelValues validates and hashes its label values and
+	// locks on every call, and the route label is built from a RouteKey.
+	requestCounters sync.Map
+	// connCounters are the connection counters by kind, made up front.
+	connCounters   map[string]prometheus.Counter
 	configVersion  prometheus.Gauge
 	configRejected prometheus.Counter
 }
@@ -40,14 +47,36 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.requests, m.connections, m.configVersion, m.configRejected)
+	m.connCounters = make(map[string]prometheus.Counter)
+	for _, kind := range []string{"http", "tcp", "tls", "passthrough", "error"} {
+		m.connCounters[kind] = m.connections.WithLabelValues(kind)
+	}
 	return m
 }
 
-func (m *metrics) request(route, backend string, code int) {
-	m.requests.WithLabelValues(route, backend, strconv.Itoa(code)).Inc()
+type requestLabels struct {
+	route   meshconfig.RouteKey
+	backend string
+	code    int
 }
 
-func (m *metrics) conn(kind string) { m.connections.WithLabelValues(kind).Inc() }
+// request counts one answered request; route is zero when no route applied.
+func (m *metrics) request(route meshconfig.RouteKey, backend string, code int) {
+	l := requestLabels{route, backend, code}
+	if c, ok := m.requestCounters.Load(l); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	name := ""
+	if route != (meshconfig.RouteKey{}) {
+		name = route.String()
+	}
+	c, _ := m.requestCounters.LoadOrStore(l, m.requests.WithLabelValues(name, backend, strconv.Itoa(code)))
+	c.(prometheus.Counter).Inc()
+}
+
+// conn counts one intercepted connection of a kind made in newMetrics.
+func (m *metrics) conn(kind string) { m.connCounters[kind].Inc() }
 
 // ConfigDump is the body of the admin endpoint /config_dump.
 type ConfigDump struct {

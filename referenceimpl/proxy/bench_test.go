@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"os/exec"
-	"runtime/pprof"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,62 +23,16 @@ import (
 	"gamma-conformance/referenceimpl/meshconfig"
 )
 
-// benchChildEnv, when set to a snapshot's JSON, turns the test binary into
-// a bare proxy process (see benchChild): the benchmark measures a proxy in
-// a process of its own, as in a pod, with its own RSS.
-const benchChildEnv = "GAMMA_PROXY_BENCH_CHILD"
-
-func TestMain(m *testing.M) {
-	if snap := os.Getenv(benchChildEnv); snap != "" {
-		if err := benchChild(snap); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// benchChild serves a proxy on a loopback port (printed on stdout) until
-// stdin closes; with GAMMA_PROXY_BENCH_CPUPROFILE=<file> it writes a CPU
-// profile of itself there. Every connection is taken as dialed to the first table's
-// VIP and port, as if intercepted.
-func benchChild(snapJSON string) error {
-	var s meshconfig.Snapshot
-	if err := json.Unmarshal([]byte(snapJSON), &s); err != nil {
-		return err
-	}
-	dst := netip.AddrPortFrom(netip.MustParseAddr(s.Tables[0].VIPs[0]), uint16(s.Tables[0].Port))
-	p := New(Options{
-		OriginalDst: func(net.Conn) (netip.AddrPort, error) { return dst, nil },
-		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := p.Apply(&s); err != nil {
-		return err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	fmt.Println(l.Addr())
-	if f := os.Getenv("GAMMA_PROXY_BENCH_CPUPROFILE"); f != "" {
-		out, _ := os.Create(f)
-		pprof.StartCPUProfile(out)
-		defer pprof.StopCPUProfile()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { io.Copy(io.Discard, os.Stdin); cancel() }()
-	return p.Serve(ctx, l)
-}
-
 // BenchmarkProxy measures, in one run, a proxy process against a direct
 // connection to the same backend (1 KiB responses, keep-alive), for
 // HTTP/1.1 and h2c: added latency p50/p99 (one connection, sequential
-// requests, direct and proxied rounds interleaved), throughput ratio
-// (16 concurrent clients, four interleaved 0.5 s rounds each way) and the RSS
-// of a fresh proxy process during 3 s at 1000 HTTP/1.1 requests/s. The headline figures are the worse of the
-// two protocols. Run it with -benchtime=1x: one iteration is the whole
-// measurement.
+// requests, 30 interleaved rounds of 100 each way), throughput ratio
+// (16 concurrent clients, ten interleaved 0.2 s rounds each way) and the RSS
+// of a fresh proxy process during 3 s at 1000 HTTP/1.1 requests/s. The proxy
+// process is internal/benchproxy, built by the benchmark: the proxy package
+// run as gamma-proxy runs it, without the test binary's dependencies. The
+// headline figures are the worse of the two protocols. Run it with
+// -benchtime=1x: one iteration is the whole measurement.
 func BenchmarkProxy(b *testing.B) {
 	body := strings.Repeat("x", 1024)
 	backendSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -95,7 +47,8 @@ func BenchmarkProxy(b *testing.B) {
 	snap := &meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
 		Rules: []meshconfig.HTTPRule{rule("bench", backend("backend", 1, backendAddr))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
 	})}}
-	proxyAddr, _, stop := startBenchChild(b, snap)
+	bin := buildBenchProxy(b)
+	proxyAddr, _, stop := startBenchProxy(b, bin, snap)
 	defer stop()
 
 	var worstP50, worstP99, worstRatio float64 = 0, 0, 1e9
@@ -103,17 +56,22 @@ func BenchmarkProxy(b *testing.B) {
 		for _, proto := range []string{"http1", "h2c"} {
 			h2c := proto == "h2c"
 			direct, proxied := benchClient(backendAddr, h2c), benchClient(proxyAddr, h2c)
+			// Direct and proxied rounds alternate, each pair in the other
+			// order from the last, in rounds short next to the bursts of
+			// other work on a shared machine, so that such load hits both
+			// sides alike; the figures are over all rounds together.
 			var dLat, pLat []time.Duration
-			for range 10 {
-				dLat = append(dLat, latencies(b, direct, 300)...)
-				pLat = append(pLat, latencies(b, proxied, 300)...)
+			for i := range 30 {
+				pair(i, func() { dLat = append(dLat, latencies(b, direct, 100)...) },
+					func() { pLat = append(pLat, latencies(b, proxied, 100)...) })
 			}
 			p50 := us(pct(pLat, 50) - pct(dLat, 50))
 			p99 := us(pct(pLat, 99) - pct(dLat, 99))
+			const rounds = 10
 			var dRPS, pRPS float64
-			for range 4 { // interleaved, so load from elsewhere hits both alike
-				dRPS += throughput(b, direct, 16, 500*time.Millisecond) / 4
-				pRPS += throughput(b, proxied, 16, 500*time.Millisecond) / 4
+			for i := range rounds {
+				pair(i, func() { dRPS += throughput(b, direct, 16, 200*time.Millisecond) / rounds },
+					func() { pRPS += throughput(b, proxied, 16, 200*time.Millisecond) / rounds })
 			}
 			ratio := pRPS / dRPS
 			b.ReportMetric(p50, "proxy_"+proto+"_p50_added_us")
@@ -127,7 +85,7 @@ func BenchmarkProxy(b *testing.B) {
 		}
 		// A fresh proxy process, so the RSS is that of 1000 rps and not
 		// what the throughput runs left behind.
-		addr, pid, stopRSS := startBenchChild(b, snap)
+		addr, pid, stopRSS := startBenchProxy(b, bin, snap)
 		b.ReportMetric(rssAtRate(b, benchClient(addr, false), pid, 1000, 3*time.Second), "proxy_rss_mb")
 		stopRSS()
 	}
@@ -136,10 +94,25 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(worstRatio, "proxy_throughput_ratio")
 }
 
-func startBenchChild(b *testing.B, snap *meshconfig.Snapshot) (addr string, pid int, stop func()) {
+// buildBenchProxy builds the proxy process (internal/benchproxy): the
+// proxy's code alone, so its RSS and CPU are the proxy's and not those of
+// the test binary with its test-only dependencies (grpc, httptest, ...).
+func buildBenchProxy(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "benchproxy")
+	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "gamma-conformance/referenceimpl/proxy/internal/benchproxy").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building the proxy process: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBenchProxy starts the proxy process bin serving snap; stop ends it.
+// GAMMA_PROXY_BENCH_CPUPROFILE=<file> in the environment makes it write a
+// CPU profile there.
+func startBenchProxy(b *testing.B, bin string, snap *meshconfig.Snapshot) (addr string, pid int, stop func()) {
 	js, _ := json.Marshal(snap)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), benchChildEnv+"="+string(js))
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "GAMMA_PROXY_BENCH_SNAPSHOT="+string(js))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -153,6 +126,16 @@ func startBenchChild(b *testing.B, snap *meshconfig.Snapshot) (addr string, pid 
 		b.Fatalf("proxy process: %v", err)
 	}
 	return strings.TrimSpace(line), cmd.Process.Pid, func() { stdin.Close(); cmd.Wait() }
+}
+
+// pair runs the i-th pair of a direct and a proxied round, direct first
+// when i is even.
+func pair(i int, direct, proxied func()) {
+	if i%2 == 1 {
+		direct, proxied = proxied, direct
+	}
+	direct()
+	proxied()
 }
 
 func benchClient(addr string, h2c bool) *http.Client {

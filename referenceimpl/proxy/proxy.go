@@ -10,6 +10,10 @@
 // over a stream (StreamConfig) or set directly (Apply). A snapshot is
 // validated whole; an invalid one is rejected and the previous one stays.
 // Swaps are atomic: a request finishes on the configuration it started with.
+//
+// As a sidecar it runs by default on one thread (SetProcs, DefaultProcs).
+// Plain HTTP/1.1 requests are sent to backends on the handler's goroutine;
+// others, and h2c, go through net/http's Transport.
 package proxy
 
 import (

@@ -30,17 +30,19 @@ import (
 type Handler struct {
 	namespace string
 	config    func() *route.Config
-	record    func(route, backend string, code int)
+	record    func(route meshconfig.RouteKey, backend string, code int)
 	log       *slog.Logger
 	h1, h2c   *http.Transport
+	fast      *h1Client
 	rp        *httputil.ReverseProxy
 	budgets   *budget.Set
 }
 
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
-// the configuration it started with); record counts every answered request.
-func New(ns string, config func() *route.Config, record func(route, backend string, code int), logger *slog.Logger) *Handler {
+// the configuration it started with); record counts every answered request
+// (route is zero for a request that no route matched or that passed through).
+func New(ns string, config func() *route.Config, record func(route meshconfig.RouteKey, backend string, code int), logger *slog.Logger) *Handler {
 	h := &Handler{namespace: ns, config: config, record: record, log: logger, budgets: budget.NewSet(nil)}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	h.h1 = &http.Transport{
@@ -51,6 +53,7 @@ func New(ns string, config func() *route.Config, record func(route, backend stri
 		DisableCompression:  true,
 		Protocols:           protocols(false),
 	}
+	h.fast = &h1Client{dial: dialer.DialContext, maxIdle: 256, idleTimeout: 90 * time.Second}
 	h.h2c = &http.Transport{
 		DialContext:        dialer.DialContext,
 		IdleConnTimeout:    90 * time.Second,
@@ -90,6 +93,7 @@ func protocols(h2c bool) *http.Protocols {
 // CloseIdleConnections closes idle backend connections.
 func (h *Handler) CloseIdleConnections() {
 	h.h1.CloseIdleConnections()
+	h.fast.CloseIdleConnections()
 	h.h2c.CloseIdleConnections()
 }
 
@@ -119,18 +123,18 @@ type plan struct {
 }
 
 // names are the route and backend labels of the request's metrics.
-func (p *plan) names() (string, string) {
+func (p *plan) names() (meshconfig.RouteKey, string) {
 	switch {
 	case !p.routed:
-		return "", "passthrough"
+		return meshconfig.RouteKey{}, "passthrough"
 	case p.rule == nil:
-		return "", ""
+		return meshconfig.RouteKey{}, ""
 	}
 	b := ""
 	if p.backend != nil {
 		b = p.backend.Name
 	}
-	return p.rule.Route.String(), b
+	return p.rule.Route, b
 }
 
 func isGRPC(r *http.Request) bool {
@@ -228,8 +232,11 @@ func rewrite(pr *httputil.ProxyRequest) {
 
 // send sends the request in the protocol it arrived in.
 func (h *Handler) send(r *http.Request, p *plan) (*http.Response, error) {
-	if p.h2c {
+	switch {
+	case p.h2c:
 		return h.h2c.RoundTrip(r)
+	case h.fast.fastPath(r):
+		return h.fast.RoundTrip(r)
 	}
 	return h.h1.RoundTrip(r)
 }
