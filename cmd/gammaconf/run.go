@@ -127,7 +127,7 @@ setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
 	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
 	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
 	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
-	f.DurationVar(&negativeTimeout, "negative-control-timeout", 2*time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
+	f.DurationVar(&negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
 	return cmd
 }
 
