@@ -208,6 +208,7 @@ func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...
 	By(what)
 	p := &pendingStatus{done: make(chan struct{})}
 	s.pending = append(s.pending, p)
+	route = route.DeepCopyObject().(client.Object) // read into a copy: the spec goes on using its own
 	go func() {
 		defer close(p.done)
 		p.err = s.poll(what, func() error {

@@ -25,6 +25,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/tools/clientcmd"
@@ -96,7 +97,38 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	return log.Step("waiting for the control plane and the injector", func() error {
 		ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
-		return waitReady(ctx, cl)
+		if err := waitReady(ctx, cl); err != nil {
+			return err
+		}
+		return waitInjects(ctx, cl)
+	})
+}
+
+// waitInjects waits until the API server gets sidecars from the injector:
+// a ready controller is not enough, the node must also route the webhook
+// Service's address to it (kube-proxy programs that a moment later). It
+// creates a pod in a throwaway enrolled namespace with a server-side dry
+// run, which calls the webhook as every enrolled pod will, and deletes the
+// namespace again.
+func waitInjects(ctx context.Context, cl client.Client) error {
+	key, value, _ := strings.Cut(InjectLabel, "=")
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gamma-inject-probe-", Labels: map[string]string{key: value}}}
+	if err := cl.Create(ctx, ns); err != nil {
+		return fmt.Errorf("creating a namespace to probe the injector: %w", err)
+	}
+	defer cl.Delete(context.Background(), ns)
+	return poll(ctx, func() error {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns.Name},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "probe"}}},
+		}
+		if err := cl.Create(ctx, pod, client.DryRunAll); err != nil {
+			return fmt.Errorf("the injector does not answer yet: %w", err)
+		}
+		if len(pod.Spec.InitContainers) == 0 {
+			return fmt.Errorf("a pod in enrolled namespace %s got no sidecar", ns.Name)
+		}
+		return nil
 	})
 }
 
