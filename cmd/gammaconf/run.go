@@ -69,7 +69,9 @@ Feature names (--supported-features, --exempt-features) are upstream's
 
 Exit codes: 0 every test that ran passed (or the negative control held);
 1 a test failed (or the negative control did not hold); 2 bad usage or
-setup (no cluster, bad flag); 3 the suite binary could not be built or run.`,
+setup (no kubeconfig, a cluster that does not answer or serves no Gateway
+API CRDs, an unknown feature name, a bad flag), checked before anything is
+built or run; 3 the suite binary could not be built or run.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFeatureFlags(args); err != nil {
 				return &exitError{exitUsage, err}
