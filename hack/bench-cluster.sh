@@ -8,7 +8,7 @@
 #
 # usage: hack/bench-cluster.sh <gammaconf binary> <output dir> <go packages...>
 set -euo pipefail
-gammaconf=$1 out=$2; shift 2
+gammaconf=$1 out=$(realpath -m "$2"); shift 2
 : "${GAMMA_KUBECONFIG:?run me through hack/test-with-cluster.sh}"
 go test -run '^$' -bench . -benchtime=1x -timeout 60m "$@"
 "$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --channel experimental >&2

@@ -56,8 +56,6 @@ var (
 	prewarmCtx, cancelPrewarm = context.WithCancel(context.Background())
 	// room holds one unit per pod the cluster can take for fixtures.
 	room *semaphore.Weighted
-	// roomSize is room's size.
-	roomSize int64
 )
 
 // prewarm prepares the fixtures of texts in the background, in the order
@@ -77,7 +75,7 @@ func prewarm(texts []string) {
 		progress("semantics: cannot read the cluster's free room for pods (%v): preparing at most %d pods ahead", err, defaultPodBudget)
 		free = defaultPodBudget + podMargin
 	}
-	roomSize = int64(max(free-podMargin, 1))
+	roomSize := int64(max(free-podMargin, 1))
 	room = semaphore.NewWeighted(roomSize)
 	var queue []*warm
 	var names []string

@@ -12,8 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"gamma-conformance/harness"
-	"gamma-conformance/harness/crds"
+	"gamma-conformance/harness/existing"
 	"gamma-conformance/harness/local"
 	"gamma-conformance/profiles"
 )
@@ -79,11 +78,8 @@ built or run; 3 the suite binary could not be built or run.`,
 			if _, err := os.Stat(kubeconfig); err != nil {
 				return &exitError{exitUsage, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass --kubeconfig)", kubeconfig, err)}
 			}
-			cfg, _, err := harness.Connect(kubeconfig, "")
-			if err != nil {
-				return err
-			}
-			if err := crds.Check(cfg); err != nil {
+			// The cluster answers and serves the Gateway API, whoever made it.
+			if _, err := (&existing.Provider{Kubeconfig: kubeconfig}).Up(cmd.Context()); err != nil {
 				return err
 			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -107,7 +103,7 @@ built or run; 3 the suite binary could not be built or run.`,
 			}
 			run := exec.CommandContext(cmd.Context(), binary, append(suiteArgs, args...)...)
 			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			err = run.Run()
+			err := run.Run()
 			var ee *exec.ExitError
 			switch {
 			case err == nil:
