@@ -19,7 +19,8 @@
 //   - 127.0.0.1:15000 serves /ready, /config_dump and /metrics for dumps;
 //   - the proxy runs Go code on one thread at a time (GOMAXPROCS 1, as
 //     sidecars commonly run one worker; see proxy.DefaultProcs): --procs or
-//     env GOMAXPROCS change it.
+//     env GOMAXPROCS change it. After activity it polls its sockets for
+//     100 µs before its thread sleeps (proxy.DefaultBusyPoll; --busy-poll).
 package main
 
 import (
@@ -106,6 +107,7 @@ func runCmd(args []string) error {
 	token := fs.String("token-file", env("GAMMA_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"), "ServiceAccount token file (env GAMMA_TOKEN_FILE)")
 	debug := fs.Bool("debug", false, "log every connection error and config frame")
 	procs := fs.Int("procs", proxy.DefaultProcs, "threads running the proxy's Go code at once (GOMAXPROCS; 0: Go's default, one per CPU); env GOMAXPROCS overrides it")
+	busyPoll := fs.Duration("busy-poll", proxy.DefaultBusyPoll, "how long the proxy polls its sockets after activity before its thread sleeps (0: never); costs up to that much CPU per burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -120,6 +122,8 @@ func runCmd(args []string) error {
 		return fmt.Errorf("--outbound-port %d is out of range 1-65535", *port)
 	case *procs < 0:
 		return fmt.Errorf("--procs %d is negative", *procs)
+	case *busyPoll < 0 || *busyPoll > 10*time.Millisecond:
+		return fmt.Errorf("--busy-poll %v is out of range 0-10ms", *busyPoll)
 	}
 	proxy.SetProcs(*procs)
 	level := slog.LevelInfo
@@ -139,7 +143,7 @@ func runCmd(args []string) error {
 	} else {
 		log.Info("no IPv6 outbound listener", "error", err)
 	}
-	p := proxy.New(proxy.Options{Namespace: *ns, Logger: log})
+	p := proxy.New(proxy.Options{Namespace: *ns, Logger: log, BusyPoll: *busyPoll})
 	servers := map[string]http.Handler{*adminAddr: p.AdminHandler()}
 	if *readyAddr != "" {
 		servers[*readyAddr] = p.ReadyHandler()

@@ -36,6 +36,7 @@ func newHarness(t testing.TB, ns string) *harness {
 		Namespace:   ns,
 		OriginalDst: h.originalDst,
 		Logger:      discardLogger(),
+		BusyPoll:    DefaultBusyPoll,
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -12,6 +12,9 @@
 // Swaps are atomic: a request finishes on the configuration it started with.
 //
 // As a sidecar it runs by default on one thread (SetProcs, DefaultProcs).
+// When that thread runs out of work, it writes out the writes it coalesced
+// and polls its sockets for a short while (Options.BusyPoll) before it
+// sleeps: see package internal/ioloop.
 // Plain HTTP/1.1 requests are sent to backends on the handler's goroutine;
 // others, and h2c, go through net/http's Transport.
 package proxy
@@ -23,9 +26,11 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
 	"gamma-conformance/referenceimpl/proxy/internal/httpproxy"
+	"gamma-conformance/referenceimpl/proxy/internal/ioloop"
 	"gamma-conformance/referenceimpl/proxy/internal/origdst"
 	"gamma-conformance/referenceimpl/proxy/internal/route"
 )
@@ -41,7 +46,18 @@ type Options struct {
 	OriginalDst func(net.Conn) (netip.AddrPort, error)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// BusyPoll is how long the proxy polls its sockets after a burst of
+	// activity before it lets its thread sleep (DefaultBusyPoll; 0: never).
+	BusyPoll time.Duration
 }
+
+// DefaultBusyPoll is how long gamma-proxy polls its sockets after each
+// burst of activity: longer than a backend on the same node takes to
+// answer a small request, so that a request relayed and its answer cost
+// no wakeup of the proxy. On this project's 2-core VM, a wakeup on an idle
+// CPU takes about 30 µs, and polling took 50-60 µs off BenchmarkProxy's
+// median latency. The price is up to this much CPU after each burst.
+const DefaultBusyPoll = 100 * time.Microsecond
 
 // Proxy is one sidecar proxy. Create it with New.
 type Proxy struct {
@@ -50,6 +66,7 @@ type Proxy struct {
 	cfg     atomic.Pointer[route.Config]
 	metrics *metrics
 	http    *httpproxy.Handler
+	loop    *ioloop.Loop
 
 	mu      sync.Mutex // guards lastErr
 	lastErr error
@@ -64,8 +81,8 @@ func New(o Options) *Proxy {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics()}
-	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger)
+	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics(), loop: ioloop.New(o.BusyPoll)}
+	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger, func(c net.Conn) net.Conn { return p.loop.Wrap(c) })
 	return p
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -24,6 +25,11 @@ const (
 // Serve accepts intercepted connections on l until ctx ends, then closes l
 // and stops the HTTP server (in-flight requests get a few seconds).
 func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
+	if err := p.loop.Start(); err != nil {
+		return fmt.Errorf("starting the I/O loop: %w", err)
+	}
+	defer p.loop.Stop()
+	p.loop.Watch(l)
 	self, _ := netip.ParseAddrPort(l.Addr().String())
 	hl := newConnListener(l.Addr())
 	srv := &http.Server{
@@ -91,17 +97,20 @@ func (p *Proxy) handle(c net.Conn, self netip.AddrPort, hl *connListener) {
 	}
 	switch {
 	case t == nil:
+		p.loop.Watch(c)
 		p.metrics.conn("passthrough")
 		p.forward(c, dst, nil)
 	case t.HTTP != nil:
 		p.metrics.conn("http")
-		if !hl.push(&dstConn{Conn: c, dst: dst}) {
+		if !hl.push(&dstConn{Conn: p.loop.Wrap(c), dst: dst}) {
 			c.Close()
 		}
 	case t.TCP != nil:
+		p.loop.Watch(c)
 		p.metrics.conn("tcp")
 		p.forwardTo(c, *t.TCP, nil)
 	case t.TLS != nil:
+		p.loop.Watch(c)
 		p.metrics.conn("tls")
 		p.forwardTLS(c, t.TLS)
 	}
@@ -147,6 +156,7 @@ func (p *Proxy) forward(c net.Conn, dst netip.AddrPort, first []byte) {
 		l4.Reset(c)
 		return
 	}
+	p.loop.Watch(up)
 	if len(first) > 0 {
 		if _, err := up.Write(first); err != nil {
 			up.Close()

@@ -5,7 +5,8 @@
 // measures (CPU, RSS) is a binary holding the proxy and nothing else, not
 // the test binary with its test-only dependencies.
 //
-// Like gamma-proxy run, it runs with proxy.DefaultProcs (SetProcs).
+// Like gamma-proxy run, it runs with proxy.DefaultProcs (SetProcs) and
+// proxy.DefaultBusyPoll.
 //
 // It reads the snapshot as JSON from env GAMMA_PROXY_BENCH_SNAPSHOT, prints
 // its listener's address on stdout and serves until stdin closes. Every
@@ -53,6 +54,7 @@ func run() error {
 	p := proxy.New(proxy.Options{
 		OriginalDst: func(net.Conn) (netip.AddrPort, error) { return dst, nil },
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BusyPoll:    proxy.DefaultBusyPoll,
 	})
 	if err := p.Apply(&s); err != nil {
 		return err

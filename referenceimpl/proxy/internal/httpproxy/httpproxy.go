@@ -41,21 +41,29 @@ type Handler struct {
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
 // the configuration it started with); record counts every answered request
-// (route is zero for a request that no route matched or that passed through).
-func New(ns string, config func() *route.Config, record func(route meshconfig.RouteKey, backend string, code int), logger *slog.Logger) *Handler {
+// (route is zero for a request that no route matched or that passed through);
+// wrap wraps every backend connection it dials.
+func New(ns string, config func() *route.Config, record func(route meshconfig.RouteKey, backend string, code int), logger *slog.Logger, wrap func(net.Conn) net.Conn) *Handler {
 	h := &Handler{namespace: ns, config: config, record: record, log: logger, budgets: budget.NewSet(nil)}
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(c), nil
+	}
 	h.h1 = &http.Transport{
-		DialContext:         dialer.DialContext,
+		DialContext:         dial,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		Protocols:           protocols(false),
 	}
-	h.fast = &h1Client{dial: dialer.DialContext, maxIdle: 256, idleTimeout: 90 * time.Second}
+	h.fast = &h1Client{dial: dial, maxIdle: 256, idleTimeout: 90 * time.Second}
 	h.h2c = &http.Transport{
-		DialContext:        dialer.DialContext,
+		DialContext:        dial,
 		IdleConnTimeout:    90 * time.Second,
 		DisableCompression: true,
 		Protocols:          protocols(true),

@@ -1,0 +1,211 @@
+package ioloop
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	// readBuffer is the size of a Conn's read buffer; reads at least this
+	// large bypass it.
+	readBuffer = 16 << 10
+	// maxBuffered is how much a Conn buffers before a Write writes itself,
+	// so that a writer faster than its peer waits as it would unbuffered.
+	maxBuffered = 64 << 10
+	// closeTimeout bounds Close's write of what is still buffered.
+	closeTimeout = 5 * time.Second
+)
+
+var readBuffers = sync.Pool{New: func() any { return new([readBuffer]byte) }}
+
+// Conn is a connection whose reads are buffered and whose writes the loop
+// coalesces. A Write reports success once its bytes are buffered; an error
+// writing them later closes the connection and is returned by the next
+// Write. Close writes what is buffered first. Only one goroutine may read
+// at a time, as with net.Conn's own buffered readers.
+type Conn struct {
+	net.Conn
+	loop *Loop
+	rc   syscall.RawConn // nil: not a socket, writes go through Conn.Write
+
+	rbuf *[readBuffer]byte // nil when empty
+	r, w int
+
+	mu      sync.Mutex // guards the fields below
+	wbuf    []byte
+	queued  bool       // on the loop's flush list
+	writing bool       // a goroutine is writing what the socket did not take
+	done    *sync.Cond // signalled when writing ends
+	err     error      // the first write error
+}
+
+// Wrap returns c with buffered reads and coalesced writes, its socket
+// watched by the loop.
+func (l *Loop) Wrap(c net.Conn) *Conn {
+	l.Watch(c)
+	bc := &Conn{Conn: c, loop: l}
+	bc.done = sync.NewCond(&bc.mu)
+	if sc, ok := c.(syscall.Conn); ok {
+		bc.rc, _ = sc.SyscallConn()
+	}
+	return bc
+}
+
+// Read reads from the buffer, refilling it with one read of the socket.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.rbuf == nil {
+		if len(p) >= readBuffer {
+			return c.Conn.Read(p)
+		}
+		c.rbuf = readBuffers.Get().(*[readBuffer]byte)
+		n, err := c.Conn.Read(c.rbuf[:])
+		if n <= 0 {
+			readBuffers.Put(c.rbuf)
+			c.rbuf = nil
+			return 0, err
+		}
+		c.r, c.w = 0, n
+	}
+	n := copy(p, c.rbuf[c.r:c.w])
+	c.r += n
+	if c.r == c.w {
+		readBuffers.Put(c.rbuf)
+		c.rbuf = nil
+	}
+	return n, nil
+}
+
+// Write buffers p for the loop to write.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if len(c.wbuf)+len(p) > maxBuffered {
+		// The peer is slow: wait as an unbuffered connection would, after
+		// what is already buffered or being written.
+		for c.writing {
+			c.done.Wait()
+		}
+		c.wbuf = append(c.wbuf, p...)
+		if err := c.writeOut(); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	c.wbuf = append(c.wbuf, p...)
+	if !c.queued && !c.writing {
+		if c.queued = c.loop.enqueue(c); !c.queued {
+			// The loop is not running.
+			if err := c.writeOut(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// writeOut writes the buffer, waiting for the socket, without holding c.mu
+// meanwhile: the loop must never wait for one slow connection. c.mu is
+// held and c.writing false.
+func (c *Conn) writeOut() error {
+	for len(c.wbuf) > 0 && c.err == nil {
+		buf := c.wbuf
+		c.wbuf = nil
+		c.writing = true
+		c.mu.Unlock()
+		_, err := c.Conn.Write(buf)
+		c.mu.Lock()
+		c.writing = false
+		c.done.Broadcast()
+		if err != nil {
+			c.fail(err)
+		}
+	}
+	return c.err
+}
+
+// flush writes what the socket takes without waiting; a goroutine writes
+// the rest.
+func (c *Conn) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queued = false
+	if c.writing || len(c.wbuf) == 0 || c.err != nil {
+		return
+	}
+	n := 0
+	if c.rc != nil {
+		var err error
+		c.rc.Write(func(fd uintptr) bool {
+			n, err = syscall.Write(int(fd), c.wbuf)
+			return true
+		})
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EINTR:
+			n = 0
+		case err != nil:
+			c.fail(err)
+			return
+		}
+	}
+	if n == len(c.wbuf) {
+		c.wbuf = c.wbuf[:0]
+		return
+	}
+	c.wbuf = c.wbuf[n:]
+	c.writing = true
+	go func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.writing = false
+		c.writeOut()
+	}()
+}
+
+// flushBlocking writes what is buffered, waiting for the socket.
+func (c *Conn) flushBlocking() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queued = false
+	for c.writing {
+		c.done.Wait()
+	}
+	c.writeOut()
+}
+
+// fail records err and closes the connection, so that its reader sees the
+// failure too. c.mu is held.
+func (c *Conn) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+	c.wbuf = nil
+	c.Conn.Close()
+}
+
+// Close writes what is buffered (for at most closeTimeout), then closes
+// the connection.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	pending := len(c.wbuf) > 0 || c.writing
+	c.mu.Unlock()
+	if pending {
+		c.Conn.SetWriteDeadline(time.Now().Add(closeTimeout))
+		c.flushBlocking()
+	}
+	return c.Conn.Close()
+}
+
+// CloseWrite writes what is buffered, then half-closes the connection when
+// it can.
+func (c *Conn) CloseWrite() error {
+	c.flushBlocking()
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
