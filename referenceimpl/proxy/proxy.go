@@ -81,7 +81,10 @@ func New(o Options) *Proxy {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics(), loop: ioloop.New(o.BusyPoll)}
+	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics()}
+	// Busy polling pays while requests come one at a time; under
+	// concurrency the next event is near anyway.
+	p.loop = ioloop.New(o.BusyPoll, func() bool { return p.http.InFlight() <= 1 })
 	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger, func(c net.Conn) net.Conn { return p.loop.Wrap(c) })
 	return p
 }

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
@@ -36,7 +37,11 @@ type Handler struct {
 	fast      *h1Client
 	rp        *httputil.ReverseProxy
 	budgets   *budget.Set
+	inFlight  atomic.Int64
 }
+
+// InFlight returns how many requests the handler is serving.
+func (h *Handler) InFlight() int64 { return h.inFlight.Load() }
 
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
@@ -151,6 +156,8 @@ func isGRPC(r *http.Request) bool {
 
 // ServeHTTP routes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	dst, _ := r.Context().Value(dstKey{}).(netip.AddrPort)
 	p := &plan{target: dst, grpc: isGRPC(r), h2c: r.ProtoMajor == 2}
 	cfg := h.config()

@@ -18,7 +18,10 @@
 // After a write, the loop polls the sockets it watches for up to its spin
 // time while nothing else runs, and hands over as soon as one is readable.
 // The price is CPU: up to the spin time after each burst of activity, so
-// at most spin × bursts per second.
+// at most spin × bursts per second. Under concurrent load the next event
+// comes soon anyway, and the CPU is better left to the app: the loop
+// polls only while its gate says so (the proxy's: at most one request in
+// flight).
 //
 // The loop runs on the proxy's goroutines: it is meant for a process with
 // one P (GOMAXPROCS=1, as the sidecar runs), where "nothing else runs" is
@@ -36,6 +39,7 @@ import (
 // Loop is one proxy's loop. Its zero value is not usable: use New.
 type Loop struct {
 	spin time.Duration
+	gate func() bool
 
 	mu      sync.Mutex // guards the fields below
 	users   int        // Start calls not yet matched by Stop
@@ -47,10 +51,14 @@ type Loop struct {
 	polled atomic.Int64 // spins ended by a readable socket
 }
 
-// New returns a loop that polls for up to spin after activity; spin 0
-// turns polling off (writes are still coalesced).
-func New(spin time.Duration) *Loop {
-	return &Loop{spin: max(spin, 0), epfd: -1}
+// New returns a loop that polls for up to spin after activity while gate
+// (nil: always) returns true; spin 0 turns polling off (writes are still
+// coalesced).
+func New(spin time.Duration, gate func() bool) *Loop {
+	if gate == nil {
+		gate = func() bool { return true }
+	}
+	return &Loop{spin: max(spin, 0), gate: gate, epfd: -1}
 }
 
 // Start runs the loop until the matching Stop; calls nest (the proxy
@@ -161,7 +169,7 @@ func (l *Loop) run(epfd int, kick <-chan struct{}, stopped chan<- struct{}) {
 		// Gosched puts the loop behind them.
 		runtime.Gosched()
 		l.flush()
-		if l.spin == 0 {
+		if l.spin == 0 || !l.gate() {
 			continue
 		}
 		deadline := time.Now().Add(l.spin)

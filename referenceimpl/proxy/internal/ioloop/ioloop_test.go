@@ -34,7 +34,7 @@ func pair(t *testing.T, l *Loop) (*Conn, net.Conn) {
 
 func started(t *testing.T, spin time.Duration) *Loop {
 	t.Helper()
-	l := New(spin)
+	l := New(spin, nil)
 	if err := l.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestSpinSeesReplies(t *testing.T) {
 
 // Without a running loop a Conn writes directly.
 func TestStoppedLoopWritesDirectly(t *testing.T) {
-	l := New(testSpin)
+	l := New(testSpin, nil)
 	c, peer := pair(t, l)
 	c.Write([]byte("direct"))
 	buf := make([]byte, 16)
