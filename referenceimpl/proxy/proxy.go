@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/h2c"
 	"gamma-conformance/referenceimpl/proxy/internal/httpproxy"
 	"gamma-conformance/referenceimpl/proxy/internal/ioloop"
 	"gamma-conformance/referenceimpl/proxy/internal/origdst"
@@ -66,6 +67,7 @@ type Proxy struct {
 	cfg     atomic.Pointer[route.Config]
 	metrics *metrics
 	http    *httpproxy.Handler
+	h2c     *h2c.Server
 	loop    *ioloop.Loop
 
 	mu      sync.Mutex // guards lastErr
@@ -86,6 +88,7 @@ func New(o Options) *Proxy {
 	// concurrency the next event is near anyway.
 	p.loop = ioloop.New(o.BusyPoll, func() bool { return p.http.InFlight() <= 1 })
 	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger, func(c net.Conn) net.Conn { return p.loop.Wrap(c) })
+	p.h2c = &h2c.Server{Handler: p.http}
 	return p
 }
 

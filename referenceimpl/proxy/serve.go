@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/h2c"
 	"gamma-conformance/referenceimpl/proxy/internal/httpproxy"
 	"gamma-conformance/referenceimpl/proxy/internal/l4"
 	"gamma-conformance/referenceimpl/proxy/internal/route"
@@ -20,10 +21,13 @@ import (
 const (
 	dialTimeout = 5 * time.Second
 	sniTimeout  = 10 * time.Second
+	// sniffTimeout bounds the wait for an HTTP connection's first bytes,
+	// as the HTTP/1.1 server's ReadHeaderTimeout does.
+	sniffTimeout = 30 * time.Second
 )
 
 // Serve accepts intercepted connections on l until ctx ends, then closes l
-// and stops the HTTP server (in-flight requests get a few seconds).
+// and stops the HTTP servers (in-flight requests get a few seconds).
 func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	if err := p.loop.Start(); err != nil {
 		return fmt.Errorf("starting the I/O loop: %w", err)
@@ -37,7 +41,7 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          log.New(io.Discard, "", 0),
-		Protocols:         serverProtocols(),
+		Protocols:         http1Only(),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return httpproxy.WithDst(ctx, c.(*dstConn).dst)
 		},
@@ -53,7 +57,7 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 		if err != nil {
 			break
 		}
-		go p.handle(c, self, hl)
+		go p.handle(ctx, c, self, hl)
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -68,15 +72,15 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	return err
 }
 
-func serverProtocols() *http.Protocols {
+// http1Only: h2c connections go to the proxy's own HTTP/2 server.
+func http1Only() *http.Protocols {
 	var ps http.Protocols
 	ps.SetHTTP1(true)
-	ps.SetUnencryptedHTTP2(true)
 	return &ps
 }
 
 // handle dispatches one intercepted connection by its original destination.
-func (p *Proxy) handle(c net.Conn, self netip.AddrPort, hl *connListener) {
+func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, hl *connListener) {
 	dst, err := p.opts.OriginalDst(c)
 	if err != nil {
 		p.log.Warn("dropping connection", "client", c.RemoteAddr(), "error", err)
@@ -102,7 +106,13 @@ func (p *Proxy) handle(c net.Conn, self netip.AddrPort, hl *connListener) {
 		p.forward(c, dst, nil)
 	case t.HTTP != nil:
 		p.metrics.conn("http")
-		if !hl.push(&dstConn{Conn: p.loop.Wrap(c), dst: dst}) {
+		h2, hc, err := h2c.Sniff(p.loop.Wrap(c), sniffTimeout)
+		switch {
+		case err != nil:
+			c.Close()
+		case h2:
+			p.h2c.ServeConn(httpproxy.WithDst(ctx, dst), hc)
+		case !hl.push(&dstConn{Conn: hc, dst: dst}):
 			c.Close()
 		}
 	case t.TCP != nil:

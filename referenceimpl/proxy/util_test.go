@@ -30,3 +30,11 @@ func readAll(t *testing.T, resp *http.Response) string {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// serverProtocols are a test backend's: HTTP/1.1 and h2c.
+func serverProtocols() *http.Protocols {
+	var ps http.Protocols
+	ps.SetHTTP1(true)
+	ps.SetUnencryptedHTTP2(true)
+	return &ps
+}

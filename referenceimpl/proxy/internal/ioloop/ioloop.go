@@ -91,13 +91,16 @@ func (l *Loop) Stop() {
 		l.mu.Unlock()
 		return
 	}
-	close(l.kick)
-	stopped := l.stopped
+	kick, stopped, epfd := l.kick, l.stopped, l.epfd
+	l.kick = nil // from now on, Conns write directly
 	l.mu.Unlock()
+	close(kick)
 	<-stopped
 	l.mu.Lock()
-	syscall.Close(l.epfd)
-	l.epfd = -1
+	syscall.Close(epfd)
+	if l.epfd == epfd { // not restarted meanwhile
+		l.epfd = -1
+	}
 	dirty := l.dirty
 	l.dirty = nil
 	l.mu.Unlock()
@@ -140,7 +143,7 @@ func (l *Loop) Watch(c any) {
 func (l *Loop) enqueue(c *Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.epfd < 0 {
+	if l.kick == nil {
 		return false
 	}
 	l.dirty = append(l.dirty, c)
