@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"gamma-conformance/referenceimpl/meshconfig"
 	"gamma-conformance/referenceimpl/proxy/internal/budget"
 	"gamma-conformance/referenceimpl/proxy/internal/route"
@@ -213,7 +215,17 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, p *plan) {
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
-	h.rp.ServeHTTP(w, r.WithContext(ctx))
+	if upgrading(r.Header) {
+		h.rp.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
+	h.relay(w, r, ctx, p)
+}
+
+// upgrading reports whether a request asks for a protocol upgrade
+// (WebSocket, say), which ReverseProxy relays by hijacking the connection.
+func upgrading(h http.Header) bool {
+	return httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade") && h.Get("Upgrade") != ""
 }
 
 // forwardedHeaders are kept as the client sent them: a sidecar is
@@ -221,28 +233,33 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, p *plan) {
 var forwardedHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
 
 func rewrite(pr *httputil.ProxyRequest) {
-	p := pr.In.Context().Value(planKey{}).(*plan)
+	rewriteOut(pr.Out, pr.In, pr.In.Context().Value(planKey{}).(*plan))
+}
+
+// rewriteOut makes out, the copy of in sent to the backend, what the plan
+// says: the endpoint, and the rule's filters.
+func rewriteOut(out, in *http.Request, p *plan) {
 	for _, k := range forwardedHeaders {
-		if v, ok := pr.In.Header[k]; ok {
-			pr.Out.Header[k] = v
+		if v, ok := in.Header[k]; ok {
+			out.Header[k] = v
 		}
 	}
-	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = p.target.String()
+	out.URL.Scheme = "http"
+	out.URL.Host = p.target.String()
 	if p.rule == nil {
 		return
 	}
-	route.ModifyHeaders(p.rule.RequestHeaders, pr.Out.Header, &pr.Out.Host)
+	route.ModifyHeaders(p.rule.RequestHeaders, out.Header, &out.Host)
 	if rw := p.rule.Rewrite; rw != nil {
 		if rw.Hostname != "" {
-			pr.Out.Host = rw.Hostname
+			out.Host = rw.Hostname
 		}
 		if rw.Path != nil {
-			pr.Out.URL.Path = route.ModifyPath(rw.Path, p.match, pr.In.URL.Path)
-			pr.Out.URL.RawPath = ""
+			out.URL.Path = route.ModifyPath(rw.Path, p.match, in.URL.Path)
+			out.URL.RawPath = ""
 		}
 	}
-	route.ModifyHeaders(p.backend.RequestHeaders, pr.Out.Header, &pr.Out.Host)
+	route.ModifyHeaders(p.backend.RequestHeaders, out.Header, &out.Host)
 }
 
 // send sends the request in the protocol it arrived in.

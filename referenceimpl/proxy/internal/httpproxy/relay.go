@@ -1,0 +1,154 @@
+package httpproxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// relay does for every request but a protocol upgrade what
+// httputil.ReverseProxy does in Rewrite mode (upgrades still go through
+// it): it sends a copy of r without its hop-by-hop headers through
+// RoundTrip, then copies the answer (1xx, header, body, trailers) to w.
+// It skips ReverseProxy's per-request work that a sidecar does not need:
+// dropping the X-Forwarded headers only to copy them back, a media type
+// parse of every response's Content-Type, and removing hop-by-hop headers
+// one Header.Del (and key canonicalization) at a time.
+func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Context, p *plan) {
+	out := r.Clone(ctx)
+	if r.ContentLength == 0 {
+		out.Body = nil
+	}
+	if out.Body != nil {
+		defer out.Body.Close()
+	}
+	out.Close = false
+	te := httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers")
+	removeHopHeaders(out.Header)
+	if te {
+		out.Header["Te"] = teTrailers
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = noUserAgent // the Transport adds none
+	}
+	rewriteOut(out, r, p)
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+		wh := w.Header()
+		copyHeader(wh, http.Header(header))
+		w.WriteHeader(code)
+		clear(wh)
+		return nil
+	}}
+	out = out.WithContext(httptrace.WithClientTrace(out.Context(), trace))
+
+	res, err := h.RoundTrip(out)
+	if err != nil {
+		h.errorHandler(w, out, err)
+		return
+	}
+	removeHopHeaders(res.Header)
+	h.modifyResponse(res)
+	copyHeader(w.Header(), res.Header)
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		w.Header().Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(res.StatusCode)
+	if err := copyBody(w, res); err != nil {
+		res.Body.Close()
+		// As ReverseProxy: abort the response, the client must not take a
+		// truncated body for a whole one.
+		panic(http.ErrAbortHandler)
+	}
+	res.Body.Close()
+	if len(res.Trailer) > 0 {
+		http.NewResponseController(w).Flush()
+	}
+	if len(res.Trailer) == announced {
+		copyHeader(w.Header(), res.Trailer)
+		return
+	}
+	for k, vs := range res.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+}
+
+var (
+	teTrailers  = []string{"trailers"}
+	noUserAgent = []string{""}
+)
+
+// hopHeaders are the hop-by-hop headers (RFC 9110 7.6.1), as
+// ReverseProxy removes them.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true,
+	"Proxy-Authenticate": true, "Proxy-Authorization": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// removeHopHeaders removes the hop-by-hop headers and those the Connection
+// header names.
+func removeHopHeaders(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			if name = textproto.TrimString(name); name != "" {
+				delete(h, http.CanonicalHeaderKey(name))
+			}
+		}
+	}
+	for k := range h {
+		if hopHeaders[k] {
+			delete(h, k)
+		}
+	}
+}
+
+func copyHeader(dst, src http.Header) {
+	for k, vs := range src {
+		dst[k] = append(dst[k], vs...)
+	}
+}
+
+// copyBody copies the response body to w; a response of unknown length
+// (a stream: gRPC, server-sent events) is flushed after every read, as
+// ReverseProxy does.
+func copyBody(w http.ResponseWriter, res *http.Response) error {
+	buf := buffers.Get().(*[32 << 10]byte)
+	defer buffers.Put(buf)
+	var flush func() error
+	if res.ContentLength == -1 || strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		rc := http.NewResponseController(w)
+		flush = rc.Flush
+	}
+	for {
+		n, rerr := res.Body.Read(buf[:])
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+			if flush != nil {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
