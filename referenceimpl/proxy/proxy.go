@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/proxy/internal/h1"
 	"gamma-conformance/referenceimpl/proxy/internal/h2c"
 	"gamma-conformance/referenceimpl/proxy/internal/httpproxy"
 	"gamma-conformance/referenceimpl/proxy/internal/ioloop"
@@ -67,6 +68,7 @@ type Proxy struct {
 	cfg     atomic.Pointer[route.Config]
 	metrics *metrics
 	http    *httpproxy.Handler
+	h1      *h1.Server
 	h2c     *h2c.Server
 	loop    *ioloop.Loop
 
@@ -88,6 +90,7 @@ func New(o Options) *Proxy {
 	// concurrency the next event is near anyway.
 	p.loop = ioloop.New(o.BusyPoll, func() bool { return p.http.InFlight() <= 1 })
 	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger, func(c net.Conn) net.Conn { return p.loop.Wrap(c) })
+	p.h1 = &h1.Server{Handler: p.http}
 	p.h2c = &h2c.Server{Handler: p.http}
 	return p
 }

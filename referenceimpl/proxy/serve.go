@@ -3,10 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -26,8 +23,10 @@ const (
 	sniffTimeout = 30 * time.Second
 )
 
-// Serve accepts intercepted connections on l until ctx ends, then closes l
-// and stops the HTTP servers (in-flight requests get a few seconds).
+// Serve accepts intercepted connections on l until ctx ends, then closes l.
+// HTTP connections then finish their requests: idle ones close at once,
+// busy ones after their response, h2c ones get GOAWAY; after a few seconds
+// the rest are closed.
 func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	if err := p.loop.Start(); err != nil {
 		return fmt.Errorf("starting the I/O loop: %w", err)
@@ -35,21 +34,9 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	defer p.loop.Stop()
 	p.loop.Watch(l)
 	self, _ := netip.ParseAddrPort(l.Addr().String())
-	hl := newConnListener(l.Addr())
-	srv := &http.Server{
-		Handler:           p.http,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          log.New(io.Discard, "", 0),
-		Protocols:         http1Only(),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return httpproxy.WithDst(ctx, c.(*dstConn).dst)
-		},
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() { srv.Serve(hl) })
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
+	var open httpConns
 	var err error
 	for {
 		var c net.Conn
@@ -57,14 +44,10 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 		if err != nil {
 			break
 		}
-		go p.handle(ctx, c, self, hl)
+		open.wg.Add(1)
+		go p.handle(ctx, c, self, &open)
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if srv.Shutdown(shutCtx) != nil {
-		srv.Close() // streams still open after the grace period
-	}
-	wg.Wait()
+	open.wait(shutdownGrace)
 	p.http.CloseIdleConnections()
 	if ctx.Err() != nil {
 		return nil
@@ -72,15 +55,57 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	return err
 }
 
-// http1Only: h2c connections go to the proxy's own HTTP/2 server.
-func http1Only() *http.Protocols {
-	var ps http.Protocols
-	ps.SetHTTP1(true)
-	return &ps
+// shutdownGrace is how long Serve lets HTTP connections finish.
+const shutdownGrace = 5 * time.Second
+
+// httpConns are the HTTP connections being served; wg also counts
+// connections not yet dispatched.
+type httpConns struct {
+	wg sync.WaitGroup
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (o *httpConns) add(c net.Conn) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[net.Conn]struct{})
+	}
+	o.m[c] = struct{}{}
+}
+
+func (o *httpConns) remove(c net.Conn) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.m, c)
+}
+
+// wait waits up to d for the connections to end, then closes those left.
+func (o *httpConns) wait(d time.Duration) {
+	done := make(chan struct{})
+	go func() { o.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(d):
+	}
+	o.mu.Lock()
+	for c := range o.m {
+		c.Close()
+	}
+	o.mu.Unlock()
+	<-done
 }
 
 // handle dispatches one intercepted connection by its original destination.
-func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, hl *connListener) {
+func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, open *httpConns) {
+	dispatched := false
+	defer func() {
+		if !dispatched {
+			open.wg.Done()
+		}
+	}()
 	dst, err := p.opts.OriginalDst(c)
 	if err != nil {
 		p.log.Warn("dropping connection", "client", c.RemoteAddr(), "error", err)
@@ -106,14 +131,17 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, hl 
 		p.forward(c, dst, nil)
 	case t.HTTP != nil:
 		p.metrics.conn("http")
+		dispatched = true
+		open.add(c)
+		defer func() { open.remove(c); open.wg.Done() }()
 		h2, hc, err := h2c.Sniff(p.loop.Wrap(c), sniffTimeout)
 		switch {
 		case err != nil:
 			c.Close()
 		case h2:
 			p.h2c.ServeConn(httpproxy.WithDst(ctx, dst), hc)
-		case !hl.push(&dstConn{Conn: hc, dst: dst}):
-			c.Close()
+		default:
+			p.h1.ServeConn(httpproxy.WithDst(ctx, dst), hc)
 		}
 	case t.TCP != nil:
 		p.loop.Watch(c)
@@ -176,47 +204,3 @@ func (p *Proxy) forward(c net.Conn, dst netip.AddrPort, first []byte) {
 	}
 	l4.Pipe(c, up)
 }
-
-// dstConn is an intercepted connection handed to the HTTP server with its
-// original destination.
-type dstConn struct {
-	net.Conn
-	dst netip.AddrPort
-}
-
-// connListener feeds connections to an http.Server.
-type connListener struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func newConnListener(addr net.Addr) *connListener {
-	return &connListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *connListener) push(c net.Conn) bool {
-	select {
-	case l.ch <- c:
-		return true
-	case <-l.done:
-		return false
-	}
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *connListener) Addr() net.Addr { return l.addr }

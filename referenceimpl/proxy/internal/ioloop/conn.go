@@ -8,9 +8,11 @@ import (
 )
 
 const (
-	// readBuffer is the size of a Conn's read buffer; reads at least this
-	// large bypass it.
+	// readBuffer is the size of a Conn's read buffer.
 	readBuffer = 16 << 10
+	// directRead: reads at least this large (a bufio.Reader's) bypass the
+	// buffer.
+	directRead = 4 << 10
 	// maxBuffered is how much a Conn buffers before a Write writes itself,
 	// so that a writer faster than its peer waits as it would unbuffered.
 	maxBuffered = 64 << 10
@@ -56,7 +58,7 @@ func (l *Loop) Wrap(c net.Conn) *Conn {
 // Read reads from the buffer, refilling it with one read of the socket.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.rbuf == nil {
-		if len(p) >= readBuffer {
+		if len(p) >= directRead {
 			return c.Conn.Read(p)
 		}
 		c.rbuf = readBuffers.Get().(*[readBuffer]byte)

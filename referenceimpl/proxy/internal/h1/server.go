@@ -1,0 +1,500 @@
+// Package h1 is the proxy's HTTP/1.1 server: it reads an intercepted
+// connection's requests one after another (keep-alive, pipelining) and
+// hands each to an http.Handler on the connection's goroutine.
+//
+// It replaces net/http's server for the proxy's sake: per request, that
+// server starts a goroutine that reads ahead on the connection (to notice a
+// client that goes away), sets read deadlines twice, and wraps the response
+// in several layers; on small requests that was a quarter of the proxy's
+// CPU. Requests are parsed by net/http (http.ReadRequest), responses
+// framed as net/http frames them: Content-Length when the handler sets it
+// or finishes having written little, chunked otherwise, trailers in the
+// last chunk.
+//
+// What it does not do: TLS, HTTP/2 (package h2c), cancelling a request's
+// context when its client disconnects mid-request (the proxy notices when
+// it writes the answer), Content-Type sniffing.
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+const (
+	defaultIdleTimeout = 5 * time.Minute
+	// maxHeaderBytes bounds a request's header, as net/http's
+	// DefaultMaxHeaderBytes.
+	maxHeaderBytes = 1 << 20
+	// maxDrain is how much of a request body the handler left unread is
+	// read to keep the connection; more, and it is closed.
+	maxDrain = 256 << 10
+	// smallBody: a response without Content-Length whose handler finishes
+	// having written at most this much gets a Content-Length; otherwise it
+	// is chunked (net/http's bufferBeforeChunkingSize).
+	smallBody = 2048
+)
+
+// Server serves HTTP/1.x connections with Handler.
+type Server struct {
+	Handler http.Handler
+	// IdleTimeout closes a connection that sends no request for this long
+	// (0: 5 min); it also bounds the reading of a request's header.
+	IdleTimeout time.Duration
+}
+
+func (s *Server) idleTimeout() time.Duration {
+	if s.IdleTimeout > 0 {
+		return s.IdleTimeout
+	}
+	return defaultIdleTimeout
+}
+
+// ServeConn serves c until the client closes it, an error, or ctx ends
+// (then an idle connection is closed at once, a busy one after its
+// response). Requests carry ctx's values. ServeConn closes c unless a
+// handler hijacked it.
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
+	sc := &conn{srv: s, c: c, shut: ctx, base: context.WithoutCancel(ctx), remote: c.RemoteAddr().String()}
+	sc.lr = &limitReader{r: c}
+	sc.br = bufio.NewReaderSize(sc.lr, 4<<10)
+	sc.bw = bufio.NewWriterSize(c, 4<<10)
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
+	defer stop()
+	for sc.serveOne() && ctx.Err() == nil {
+	}
+	if !sc.hijacked {
+		c.Close()
+	}
+}
+
+type conn struct {
+	srv      *Server
+	c        net.Conn
+	shut     context.Context // ends when the server shuts down
+	base     context.Context
+	remote   string
+	lr       *limitReader
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	deadline time.Time // the read deadline set last
+	hijacked bool
+	dateBuf  [64]byte
+}
+
+// limitReader reads from the connection; while left > 0, at most left
+// bytes: a request header cannot grow without end.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errHeaderTooLarge = errors.New("request header too large")
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left == 0 {
+		return l.r.Read(p)
+	}
+	if l.left == 1 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.left-1 {
+		p = p[:l.left-1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// serveOne reads and answers one request; false: close the connection.
+func (sc *conn) serveOne() bool {
+	// One deadline bounds both the idle wait and the header; it is moved
+	// at most once a minute, not per request.
+	idle := sc.srv.idleTimeout()
+	if now := time.Now(); sc.deadline.Sub(now) < idle-min(idle/5, time.Minute) {
+		sc.deadline = now.Add(idle)
+		sc.c.SetReadDeadline(sc.deadline)
+	}
+	sc.lr.left = maxHeaderBytes + 1
+	req, err := http.ReadRequest(sc.br)
+	sc.lr.left = 0
+	if err != nil {
+		switch {
+		case errors.Is(err, errHeaderTooLarge):
+			sc.fail(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
+		case err == io.EOF || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isTimeout(err):
+		default:
+			sc.fail(http.StatusBadRequest, err.Error())
+		}
+		return false
+	}
+	if req.ProtoMajor != 1 {
+		sc.fail(http.StatusHTTPVersionNotSupported, "unsupported protocol version")
+		return false
+	}
+	if req.ProtoAtLeast(1, 1) && req.Host == "" && req.Method != http.MethodConnect {
+		sc.fail(http.StatusBadRequest, "missing required Host header")
+		return false
+	}
+	if req.Body != http.NoBody {
+		// A body may take longer to arrive than a header.
+		sc.c.SetReadDeadline(time.Time{})
+		sc.deadline = time.Time{}
+	}
+	req.RemoteAddr = sc.remote
+	if e := req.Header["Expect"]; len(e) > 0 {
+		if !strings.EqualFold(e[0], "100-continue") || len(e) > 1 {
+			sc.fail(http.StatusExpectationFailed, "unsupported Expect")
+			return false
+		}
+		delete(req.Header, "Expect")
+		if req.ProtoAtLeast(1, 1) && req.Body != http.NoBody {
+			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
+		}
+	}
+	ctx, cancel := context.WithCancel(sc.base)
+	defer cancel()
+	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
+	if !sc.serveHTTP(w, req.WithContext(ctx)) || sc.hijacked {
+		return false
+	}
+	if err := w.finish(); err != nil || w.closeAfter {
+		return false
+	}
+	// Read what the handler left of the body, so the next request parses.
+	if cr, ok := req.Body.(*continueReader); ok && !cr.sent {
+		return false
+	}
+	if req.Body != http.NoBody {
+		n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1)
+		if n > maxDrain {
+			return false
+		}
+		req.Body.Close()
+	}
+	return true
+}
+
+// serveHTTP runs the handler; false: it panicked (http.ErrAbortHandler,
+// say) and the connection must close, the response being cut.
+func (sc *conn) serveHTTP(w *response, r *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false
+		}
+	}()
+	sc.srv.Handler.ServeHTTP(w, r)
+	return true
+}
+
+// fail answers a request that could not be read, then the connection closes.
+func (sc *conn) fail(code int, msg string) {
+	fmt.Fprintf(sc.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", code, http.StatusText(code), len(msg), msg)
+	sc.bw.Flush()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// continueReader answers "100 Continue" when the handler first reads the
+// body of a request that expects it. Closed before that, the body was
+// never sent: the connection closes rather than wait for it.
+type continueReader struct {
+	io.ReadCloser
+	bw   *bufio.Writer
+	sent bool
+}
+
+func (r *continueReader) Close() error {
+	if !r.sent {
+		return nil
+	}
+	return r.ReadCloser.Close()
+}
+
+func (r *continueReader) Read(p []byte) (int, error) {
+	if !r.sent {
+		r.sent = true
+		r.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if err := r.bw.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	return r.ReadCloser.Read(p)
+}
+
+// response is a request's http.ResponseWriter, http.Flusher and
+// http.Hijacker.
+type response struct {
+	sc     *conn
+	req    *http.Request
+	header http.Header
+
+	status        int   // final status, 0 until WriteHeader
+	committed     bool  // the final header is written
+	contentLength int64 // declared, -1: none
+	written       int64
+	chunked       bool
+	closeAfter    bool
+	pending       []byte // body held back while deciding the framing
+	done          bool
+}
+
+func (w *response) Header() http.Header { return w.header }
+
+func (w *response) WriteHeader(code int) {
+	if w.committed || w.status != 0 || w.sc.hijacked {
+		return
+	}
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		// Informational: out at once, the final answer follows.
+		w.writeStatusLine(code)
+		w.writeHeaderFields(w.header)
+		w.sc.bw.WriteString("\r\n")
+		w.sc.bw.Flush()
+		return
+	}
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.contentLength = n
+		} else {
+			delete(w.header, "Content-Length")
+		}
+	}
+}
+
+// bodyAllowed reports whether the response may have a body.
+func (w *response) bodyAllowed() bool {
+	return w.status >= 200 && w.status != http.StatusNoContent && w.status != http.StatusNotModified && w.req.Method != http.MethodHead
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.done || w.sc.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.bodyAllowed() {
+		if w.req.Method == http.MethodHead || len(p) == 0 {
+			return len(p), nil
+		}
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if !w.committed && w.contentLength < 0 && len(w.pending)+len(p) <= smallBody {
+		w.pending = append(w.pending, p...)
+		return len(p), nil
+	}
+	if !w.committed {
+		w.commit(false)
+	}
+	if err := w.writeBody(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (w *response) writeBody(p []byte) error {
+	bw := w.sc.bw
+	if w.chunked {
+		if len(p) == 0 {
+			return nil
+		}
+		bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		bw.WriteString("\r\n")
+		bw.Write(p)
+		_, err := bw.WriteString("\r\n")
+		return err
+	}
+	_, err := bw.Write(p)
+	return err
+}
+
+func (w *response) Flush() {
+	if w.done || w.sc.hijacked {
+		return
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(false)
+	}
+	w.sc.bw.Flush()
+}
+
+// Hijack hands the connection to the handler (a protocol upgrade).
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.committed || w.done {
+		return nil, nil, errors.New("h1: hijack after the response started")
+	}
+	w.sc.hijacked = true
+	w.sc.c.SetDeadline(time.Time{})
+	return w.sc.c, bufio.NewReadWriter(w.sc.br, w.sc.bw), nil
+}
+
+// trailerKeys returns the trailers the handler declared or set with
+// http.TrailerPrefix.
+func (w *response) trailerKeys() []string {
+	var keys []string
+	for _, v := range w.header["Trailer"] {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, http.CanonicalHeaderKey(k))
+			}
+		}
+	}
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// commit writes the final header, choosing the body's framing; final: the
+// handler has returned, so the pending body is all of it.
+func (w *response) commit(final bool) {
+	w.committed = true
+	h := w.header
+	trailers := w.bodyAllowed() && len(w.trailerKeys()) > 0
+	switch {
+	case !w.bodyAllowed() && w.req.Method != http.MethodHead:
+		delete(h, "Content-Length")
+		delete(h, "Transfer-Encoding")
+	case w.req.Method == http.MethodHead:
+	case trailers && w.req.ProtoAtLeast(1, 1):
+		delete(h, "Content-Length")
+		w.contentLength = -1
+		w.chunked = true
+	case w.contentLength >= 0:
+	case final:
+		w.contentLength = int64(len(w.pending))
+		h["Content-Length"] = []string{strconv.Itoa(len(w.pending))}
+	case w.req.ProtoAtLeast(1, 1):
+		w.chunked = true
+	default:
+		w.closeAfter = true // an HTTP/1.0 body ends with the connection
+	}
+	if w.req.Close || w.sc.shut.Err() != nil || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+		w.closeAfter = true
+	}
+	if !w.req.ProtoAtLeast(1, 1) && !httpguts.HeaderValuesContainsToken(w.req.Header["Connection"], "keep-alive") {
+		w.closeAfter = true
+	}
+	w.writeStatusLine(w.status)
+	w.writeHeaderFields(h)
+	bw := w.sc.bw
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.Write(time.Now().UTC().AppendFormat(w.sc.dateBuf[:0], http.TimeFormat))
+		bw.WriteString("\r\n")
+	}
+	if w.chunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	switch {
+	case w.closeAfter && !httpguts.HeaderValuesContainsToken(h["Connection"], "close"):
+		bw.WriteString("Connection: close\r\n")
+	case !w.closeAfter && !w.req.ProtoAtLeast(1, 1):
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	if len(w.pending) > 0 {
+		w.writeBody(w.pending)
+		w.pending = nil
+	}
+}
+
+func (w *response) writeStatusLine(code int) {
+	bw := w.sc.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	text := http.StatusText(code)
+	if text == "" {
+		text = "status code " + strconv.Itoa(code)
+	}
+	bw.WriteString(text)
+	bw.WriteString("\r\n")
+}
+
+var newlineToSpace = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
+
+// writeHeaderFields writes h's fields but the trailers and hop-by-hop
+// framing headers the server sets itself.
+func (w *response) writeHeaderFields(h http.Header) {
+	bw := w.sc.bw
+	keys := w.trailerKeys()
+	for k, vs := range h {
+		if k == "Transfer-Encoding" || k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) || slices.Contains(keys, k) {
+			continue
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n") {
+				v = newlineToSpace.Replace(v)
+			}
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
+	}
+	if len(keys) > 0 && w.chunked {
+		declared := make([]string, 0, len(keys))
+		for _, k := range keys {
+			declared = append(declared, strings.TrimPrefix(k, http.TrailerPrefix))
+		}
+		bw.WriteString("Trailer: ")
+		bw.WriteString(strings.Join(declared, ", "))
+		bw.WriteString("\r\n")
+	}
+}
+
+// finish ends the response after the handler returned.
+func (w *response) finish() error {
+	w.done = true
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(true)
+	}
+	bw := w.sc.bw
+	if w.chunked {
+		bw.WriteString("0\r\n")
+		for _, k := range w.trailerKeys() {
+			name := strings.TrimPrefix(k, http.TrailerPrefix)
+			for _, v := range w.header[k] {
+				bw.WriteString(name)
+				bw.WriteString(": ")
+				bw.WriteString(newlineToSpace.Replace(v))
+				bw.WriteString("\r\n")
+			}
+		}
+		bw.WriteString("\r\n")
+	}
+	if w.bodyAllowed() && w.contentLength >= 0 && w.written != w.contentLength {
+		// A short body: the client must not wait for the rest.
+		w.closeAfter = true
+	}
+	return bw.Flush()
+}
