@@ -25,6 +25,7 @@ import (
 
 	"gamma-conformance/referenceimpl/meshconfig"
 	"gamma-conformance/referenceimpl/proxy/internal/budget"
+	"gamma-conformance/referenceimpl/proxy/internal/h2c"
 	"gamma-conformance/referenceimpl/proxy/internal/route"
 )
 
@@ -35,7 +36,8 @@ type Handler struct {
 	config    func() *route.Config
 	record    func(route meshconfig.RouteKey, backend string, code int)
 	log       *slog.Logger
-	h1, h2c   *http.Transport
+	h1        *http.Transport
+	h2c       *h2c.Transport
 	fast      *h1Client
 	rp        *httputil.ReverseProxy
 	budgets   *budget.Set
@@ -66,15 +68,10 @@ func New(ns string, config func() *route.Config, record func(route meshconfig.Ro
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		Protocols:           protocols(false),
+		Protocols:           protocols(),
 	}
 	h.fast = &h1Client{dial: dial, maxIdle: 256, idleTimeout: 90 * time.Second}
-	h.h2c = &http.Transport{
-		DialContext:        dial,
-		IdleConnTimeout:    90 * time.Second,
-		DisableCompression: true,
-		Protocols:          protocols(true),
-	}
+	h.h2c = &h2c.Transport{Dial: dial, IdleTimeout: 90 * time.Second}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        rewrite,
 		Transport:      h,
@@ -95,13 +92,9 @@ var buffers = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 func (bufferPool) Get() []byte  { return buffers.Get().(*[32 << 10]byte)[:] }
 func (bufferPool) Put(b []byte) { buffers.Put((*[32 << 10]byte)(b)) }
 
-func protocols(h2c bool) *http.Protocols {
+func protocols() *http.Protocols {
 	var p http.Protocols
-	if h2c {
-		p.SetUnencryptedHTTP2(true)
-	} else {
-		p.SetHTTP1(true)
-	}
+	p.SetHTTP1(true)
 	return &p
 }
 
