@@ -11,12 +11,17 @@
 // validated whole; an invalid one is rejected and the previous one stays.
 // Swaps are atomic: a request finishes on the configuration it started with.
 //
+// HTTP connections are told apart by their first bytes: HTTP/1.1 is served
+// by internal/h1, h2c by internal/h2c's Server, both with one handler
+// (internal/httpproxy) that routes each request and relays it. Plain
+// HTTP/1.1 requests go to backends on the handler's goroutine, h2c ones
+// through internal/h2c's Transport, the rest (HTTP/1.1 with a body or an
+// upgrade) through net/http's Transport.
+//
 // As a sidecar it runs by default on one thread (SetProcs, DefaultProcs).
 // When that thread runs out of work, it writes out the writes it coalesced
 // and polls its sockets for a short while (Options.BusyPoll) before it
 // sleeps: see package internal/ioloop.
-// Plain HTTP/1.1 requests are sent to backends on the handler's goroutine;
-// others, and h2c, go through net/http's Transport.
 package proxy
 
 import (

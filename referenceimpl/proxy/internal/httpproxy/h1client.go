@@ -37,7 +37,7 @@ type h1Client struct {
 	idle map[string][]*h1Conn // by endpoint, most recently used last
 }
 
-// fastPath reports whether the client sends r; ReverseProxy has already
+// fastPath reports whether the client sends r; the relay has already
 // removed the hop-by-hop headers, apart from an upgrade's Connection and
 // Upgrade.
 func (*h1Client) fastPath(r *http.Request) bool {
@@ -231,8 +231,8 @@ func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error
 			resp.Body = body
 			return resp, nil
 		}
-		// An informational response (103 Early Hints, say): ReverseProxy
-		// relays it through the client trace, as with the Transport.
+		// An informational response (103 Early Hints, say): the relay
+		// passes it on through the client trace, as with the Transport.
 		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return fail(err)
