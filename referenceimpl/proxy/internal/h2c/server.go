@@ -5,12 +5,13 @@
 //
 // Both replace net/http's HTTP/2 for the proxy's sake: net/http's server
 // runs a goroutine per connection that serializes every frame write through
-// channels, flushes HEADERS and DATA separately and reads frames with two
-// syscalls each; its Transport starts a goroutine per request. On small
-// requests that was two thirds of the proxy's CPU per h2c request. Here
-// the connection's reader goroutine reads the frames, each stream's handler
-// goroutine writes its own frames under the connection's lock, and the
-// connection under them (internal/ioloop) coalesces the writes.
+// channels and flushes HEADERS and DATA separately; its Transport starts a
+// goroutine per request and looks its connection pool up by a hashed key.
+// In BenchmarkProxy's h2c throughput runs the proxy spent 45 µs of CPU per
+// small request with both, 28 µs with these. Here the connection's reader
+// goroutine reads the frames, each stream's handler runs on a reused
+// worker goroutine and writes its own frames under the connection's lock,
+// and the connection under them (internal/ioloop) coalesces the writes.
 //
 // What they do not do: TLS, server push, priorities (ignored), the HTTP/1.1
 // Upgrade to h2c (prior knowledge only, as net/http), CONNECT.
