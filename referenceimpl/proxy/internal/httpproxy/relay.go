@@ -115,8 +115,14 @@ func removeHopHeaders(h http.Header) {
 	}
 }
 
+// copyHeader adds src's values to dst; a key new to dst shares src's
+// slice (src is a response of ours, not changed after).
 func copyHeader(dst, src http.Header) {
 	for k, vs := range src {
+		if len(dst[k]) == 0 {
+			dst[k] = vs
+			continue
+		}
 		dst[k] = append(dst[k], vs...)
 	}
 }

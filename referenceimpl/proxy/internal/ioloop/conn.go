@@ -31,6 +31,10 @@ type Conn struct {
 	net.Conn
 	loop *Loop
 	rc   syscall.RawConn // nil: not a socket, writes go through Conn.Write
+	// write's results, and write as a method value.
+	rawN     int
+	rawErr   error
+	rawWrite func(fd uintptr) bool
 
 	rbuf *[readBuffer]byte // nil when empty
 	r, w int
@@ -51,6 +55,7 @@ func (l *Loop) Wrap(c net.Conn) *Conn {
 	bc.done = sync.NewCond(&bc.mu)
 	if sc, ok := c.(syscall.Conn); ok {
 		bc.rc, _ = sc.SyscallConn()
+		bc.rawWrite = bc.write
 	}
 	return bc
 }
@@ -141,12 +146,9 @@ func (c *Conn) flush() {
 	}
 	n := 0
 	if c.rc != nil {
-		var err error
-		c.rc.Write(func(fd uintptr) bool {
-			n, err = syscall.Write(int(fd), c.wbuf)
-			return true
-		})
-		switch {
+		c.rc.Write(c.rawWrite)
+		n, c.rawN = c.rawN, 0
+		switch err := c.rawErr; {
 		case err == syscall.EAGAIN || err == syscall.EINTR:
 			n = 0
 		case err != nil:
@@ -166,6 +168,14 @@ func (c *Conn) flush() {
 		c.writing = false
 		c.writeOut()
 	}()
+}
+
+// write is flush's one non-blocking write of the buffer; c.rawWrite is it
+// as a method value made once (a closure per flush would be an
+// allocation). c.mu is held.
+func (c *Conn) write(fd uintptr) bool {
+	c.rawN, c.rawErr = syscall.Write(int(fd), c.wbuf)
+	return true
 }
 
 // flushBlocking writes what is buffered, waiting for the socket.

@@ -45,6 +45,7 @@ type Loop struct {
 	users   int        // Start calls not yet matched by Stop
 	epfd    int        // watched sockets; -1 when not running
 	dirty   []*Conn    // connections with buffered writes
+	spare   []*Conn    // the other of dirty's two arrays
 	kick    chan struct{}
 	stopped chan struct{} // closed when the loop goroutine ends
 
@@ -157,11 +158,15 @@ func (l *Loop) enqueue(c *Conn) bool {
 func (l *Loop) flush() {
 	l.mu.Lock()
 	dirty := l.dirty
-	l.dirty = nil
+	l.dirty, l.spare = l.spare[:0], nil
 	l.mu.Unlock()
-	for _, c := range dirty {
+	for i, c := range dirty {
 		c.flush()
+		dirty[i] = nil
 	}
+	l.mu.Lock()
+	l.spare = dirty[:0] // the two arrays take turns: no allocation
+	l.mu.Unlock()
 }
 
 func (l *Loop) run(epfd int, kick <-chan struct{}, stopped chan<- struct{}) {
