@@ -296,3 +296,54 @@ func TestPassthrough(t *testing.T) {
 		t.Errorf("got %q, %v; want %q", got, err, "echo:"+payload)
 	}
 }
+
+// A protocol upgrade (WebSocket, say) is relayed: the backend's 101, then
+// bytes both ways on the same connection.
+func TestHTTPUpgrade(t *testing.T) {
+	backendSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.Flush()
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString("echo: " + line)
+			brw.Flush()
+		}
+	}))
+	defer backendSrv.Close()
+	h := newHarness(t, "client-ns")
+	h.apply(&meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
+		Rules: []meshconfig.HTTPRule{rule("r", backend("v1", 1, endpoint(backendSrv)))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
+	})}})
+	c, err := h.dial(t.Context(), "tcp", vip+":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "echo" {
+		t.Fatalf("upgrade answered %v, %v", resp, err)
+	}
+	for _, msg := range []string{"one\n", "two\n"} {
+		io.WriteString(c, msg)
+		line, err := br.ReadString('\n')
+		if err != nil || line != "echo: "+msg {
+			t.Fatalf("after the upgrade: %q, %v", line, err)
+		}
+	}
+}
