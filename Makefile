@@ -46,8 +46,10 @@ test: fmt-check vet gammaconf ## gofmt check, go vet, then all tests against one
 .PHONY: bench
 bench: gammaconf ## run the benchmarks and print each key figure as name=value
 	@mkdir -p $(OUT)
-	@# Phase 1: benchmarks that need no cluster (one of them brings its own up).
-	go test -run '^$$' -bench . -benchtime=1x -timeout 60m $(BENCH_PACKAGES) | tee $(OUT)/bench.txt
+	@# Phase 1: benchmarks that need no cluster (one of them brings its own up),
+	@# one package at a time (-p 1): a benchmark of latency or CPU must not
+	@# share the two cores with another package's cluster or load.
+	go test -p 1 -run '^$$' -bench . -benchtime=1x -timeout 60m $(BENCH_PACKAGES) | tee $(OUT)/bench.txt
 	@# Phase 2: benchmarks against one cluster with the reference mesh,
 	@# then the suite run times against it (hack/bench-cluster.sh).
 	hack/test-with-cluster.sh $(GAMMACONF) --exec hack/bench-cluster.sh $(GAMMACONF) $(OUT) $(CLUSTER_BENCH_PACKAGES) | tee -a $(OUT)/bench.txt
