@@ -33,6 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gamma-conformance/referenceimpl/meshconfig"
 	"gamma-conformance/referenceimpl/proxy/internal/h1"
 	"gamma-conformance/referenceimpl/proxy/internal/h2c"
@@ -94,6 +96,10 @@ func New(o Options) *Proxy {
 	// Busy polling pays while requests come one at a time; under
 	// concurrency the next event is near anyway.
 	p.loop = ioloop.New(o.BusyPoll, func() bool { return p.http.InFlight() <= 1 })
+	p.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "gamma_proxy_busy_poll_hits_total",
+		Help: "Busy polls that ended with a readable socket: thread wakeups the proxy did without.",
+	}, func() float64 { return float64(p.loop.Polled()) }))
 	p.http = httpproxy.New(o.Namespace, p.cfg.Load, p.metrics.request, o.Logger, func(c net.Conn) net.Conn { return p.loop.Wrap(c) })
 	p.h1 = &h1.Server{Handler: p.http}
 	p.h2c = &h2c.Server{Handler: p.http}
