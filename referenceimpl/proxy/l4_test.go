@@ -1,12 +1,15 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
+	"time"
 
 	"gamma-conformance/referenceimpl/meshconfig"
 )
@@ -118,5 +121,50 @@ func TestTLSRoute(t *testing.T) {
 			t.Errorf("SNI %s: got %q, want %q", sni, got, want)
 		}
 		c.CloseIdleConnections()
+	}
+}
+
+// Serve returns after its context ends even while a passed-through
+// connection stays open: it waits for HTTP connections only, a byte stream
+// lasts as long as its peers want.
+func TestServeReturnsWithPassthroughOpen(t *testing.T) {
+	bl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close()
+	got := make(chan net.Conn, 1)
+	go func() {
+		c, err := bl.Accept()
+		if err == nil {
+			got <- c // held open
+		}
+	}()
+	dst := netip.MustParseAddrPort(bl.Addr().String())
+	p := New(Options{OriginalDst: func(net.Conn) (netip.AddrPort, error) { return dst, nil }, Logger: discardLogger()})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Serve(ctx, l); close(done) }()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var bc net.Conn
+	select {
+	case bc = <-got:
+		defer bc.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection was not passed through")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return while a passed-through connection was open")
 	}
 }

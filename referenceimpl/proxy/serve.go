@@ -59,7 +59,7 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 const shutdownGrace = 5 * time.Second
 
 // httpConns are the HTTP connections being served; wg also counts
-// connections not yet dispatched.
+// connections accepted but not yet told HTTP or not.
 type httpConns struct {
 	wg sync.WaitGroup
 	mu sync.Mutex
@@ -99,50 +99,23 @@ func (o *httpConns) wait(d time.Duration) {
 }
 
 // handle dispatches one intercepted connection by its original destination.
+// Serve waits (open) for HTTP connections only: a byte stream passed
+// through may last as long as its peers want.
 func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, open *httpConns) {
-	dispatched := false
-	defer func() {
-		if !dispatched {
-			open.wg.Done()
-		}
-	}()
-	dst, err := p.opts.OriginalDst(c)
-	if err != nil {
-		p.log.Warn("dropping connection", "client", c.RemoteAddr(), "error", err)
-		p.metrics.conn("error")
-		l4.Reset(c)
+	dst, t, ok := p.route(c, self)
+	if ok && t != nil && t.HTTP != nil {
+		defer open.wg.Done()
+		p.metrics.conn("http")
+		p.serveHTTP(ctx, c, dst, open)
 		return
 	}
-	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
-	if dst == netip.AddrPortFrom(self.Addr().Unmap(), self.Port()) {
-		// Dialed the proxy itself: forwarding would loop.
-		p.metrics.conn("error")
-		l4.Reset(c)
-		return
-	}
-	var t *meshconfig.Table
-	if cfg := p.cfg.Load(); cfg != nil {
-		t = cfg.Lookup(p.opts.Namespace, dst)
-	}
+	open.wg.Done()
 	switch {
+	case !ok:
 	case t == nil:
 		p.loop.Watch(c)
 		p.metrics.conn("passthrough")
 		p.forward(c, dst, nil)
-	case t.HTTP != nil:
-		p.metrics.conn("http")
-		dispatched = true
-		open.add(c)
-		defer func() { open.remove(c); open.wg.Done() }()
-		h2, hc, err := h2c.Sniff(p.loop.Wrap(c), sniffTimeout)
-		switch {
-		case err != nil:
-			c.Close()
-		case h2:
-			p.h2c.ServeConn(httpproxy.WithDst(ctx, dst), hc)
-		default:
-			p.h1.ServeConn(httpproxy.WithDst(ctx, dst), hc)
-		}
 	case t.TCP != nil:
 		p.loop.Watch(c)
 		p.metrics.conn("tcp")
@@ -151,6 +124,45 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, ope
 		p.loop.Watch(c)
 		p.metrics.conn("tls")
 		p.forwardTLS(c, t.TLS)
+	}
+}
+
+// route finds c's original destination and its table (nil: none); false:
+// c was reset.
+func (p *Proxy) route(c net.Conn, self netip.AddrPort) (netip.AddrPort, *meshconfig.Table, bool) {
+	dst, err := p.opts.OriginalDst(c)
+	if err != nil {
+		p.log.Warn("dropping connection", "client", c.RemoteAddr(), "error", err)
+		p.metrics.conn("error")
+		l4.Reset(c)
+		return dst, nil, false
+	}
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	if dst == netip.AddrPortFrom(self.Addr().Unmap(), self.Port()) {
+		// Dialed the proxy itself: forwarding would loop.
+		p.metrics.conn("error")
+		l4.Reset(c)
+		return dst, nil, false
+	}
+	var t *meshconfig.Table
+	if cfg := p.cfg.Load(); cfg != nil {
+		t = cfg.Lookup(p.opts.Namespace, dst)
+	}
+	return dst, t, true
+}
+
+// serveHTTP serves an HTTP connection, HTTP/1.1 or h2c by its first bytes.
+func (p *Proxy) serveHTTP(ctx context.Context, c net.Conn, dst netip.AddrPort, open *httpConns) {
+	open.add(c)
+	defer open.remove(c)
+	h2, hc, err := h2c.Sniff(p.loop.Wrap(c), sniffTimeout)
+	switch {
+	case err != nil:
+		c.Close()
+	case h2:
+		p.h2c.ServeConn(httpproxy.WithDst(ctx, dst), hc)
+	default:
+		p.h1.ServeConn(httpproxy.WithDst(ctx, dst), hc)
 	}
 }
 

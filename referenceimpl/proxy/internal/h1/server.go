@@ -68,7 +68,7 @@ func (s *Server) idleTimeout() time.Duration {
 // handler hijacked it.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	sc := &conn{srv: s, c: c, shut: ctx, base: context.WithoutCancel(ctx), remote: c.RemoteAddr().String()}
-	sc.lr = &limitReader{r: c}
+	sc.lr = &HeaderLimit{R: c, Err: errHeaderTooLarge}
 	sc.br = bufio.NewReaderSize(sc.lr, 4<<10)
 	sc.bw = bufio.NewWriterSize(c, 4<<10)
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
@@ -86,7 +86,7 @@ type conn struct {
 	shut     context.Context // ends when the server shuts down
 	base     context.Context
 	remote   string
-	lr       *limitReader
+	lr       *HeaderLimit
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	deadline time.Time // the read deadline set last
@@ -94,29 +94,7 @@ type conn struct {
 	dateBuf  [64]byte
 }
 
-// limitReader reads from the connection; while left > 0, at most left
-// bytes: a request header cannot grow without end.
-type limitReader struct {
-	r    io.Reader
-	left int64
-}
-
 var errHeaderTooLarge = errors.New("request header too large")
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left == 0 {
-		return l.r.Read(p)
-	}
-	if l.left == 1 {
-		return 0, errHeaderTooLarge
-	}
-	if int64(len(p)) > l.left-1 {
-		p = p[:l.left-1]
-	}
-	n, err := l.r.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
 
 // serveOne reads and answers one request; false: close the connection.
 func (sc *conn) serveOne() bool {
@@ -127,9 +105,9 @@ func (sc *conn) serveOne() bool {
 		sc.deadline = now.Add(idle)
 		sc.c.SetReadDeadline(sc.deadline)
 	}
-	sc.lr.left = maxHeaderBytes + 1
+	sc.lr.Left = maxHeaderBytes + 1
 	req, err := http.ReadRequest(sc.br)
-	sc.lr.left = 0
+	sc.lr.Left = 0
 	if err != nil {
 		switch {
 		case errors.Is(err, errHeaderTooLarge):
@@ -263,7 +241,7 @@ func (w *response) WriteHeader(code int) {
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
 		// Informational: out at once, the final answer follows.
 		w.writeStatusLine(code)
-		w.writeHeaderFields(w.header)
+		w.writeHeaderFields(w.header, nil)
 		w.sc.bw.WriteString("\r\n")
 		w.sc.bw.Flush()
 		return
@@ -376,7 +354,8 @@ func (w *response) trailerKeys() []string {
 func (w *response) commit(final bool) {
 	w.committed = true
 	h := w.header
-	trailers := w.bodyAllowed() && len(w.trailerKeys()) > 0
+	keys := w.trailerKeys()
+	trailers := w.bodyAllowed() && len(keys) > 0
 	switch {
 	case !w.bodyAllowed() && w.req.Method != http.MethodHead:
 		delete(h, "Content-Length")
@@ -402,7 +381,7 @@ func (w *response) commit(final bool) {
 		w.closeAfter = true
 	}
 	w.writeStatusLine(w.status)
-	w.writeHeaderFields(h)
+	w.writeHeaderFields(h, keys)
 	bw := w.sc.bw
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
@@ -440,11 +419,10 @@ func (w *response) writeStatusLine(code int) {
 
 var newlineToSpace = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ")
 
-// writeHeaderFields writes h's fields but the trailers and hop-by-hop
+// writeHeaderFields writes h's fields but the trailers (keys) and hop-by-hop
 // framing headers the server sets itself.
-func (w *response) writeHeaderFields(h http.Header) {
+func (w *response) writeHeaderFields(h http.Header, keys []string) {
 	bw := w.sc.bw
-	keys := w.trailerKeys()
 	for k, vs := range h {
 		if k == "Transfer-Encoding" || k == "Trailer" || strings.HasPrefix(k, http.TrailerPrefix) || slices.Contains(keys, k) {
 			continue

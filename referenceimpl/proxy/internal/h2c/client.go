@@ -63,8 +63,6 @@ const (
 	clDefaultIdle       = 90 * time.Second
 	// clMaxAttempts bounds how many connections a request is tried on.
 	clMaxAttempts = 4
-	// clMaxCanonCache bounds each connection's header name caches.
-	clMaxCanonCache = 512
 	// clInitialWindow is the HTTP/2 default initial window.
 	clInitialWindow = 65535
 	// clWriteErrorGrace is how long the reader may go on reading after a
@@ -287,7 +285,6 @@ func (t *Transport) dial(ctx context.Context, addr string) (*clConn, error) {
 		nc:         nc,
 		br:         bufio.NewReaderSize(nc, 16<<10),
 		maxFrame:   clMaxReadFrame,
-		lower:      make(map[string]string),
 		streams:    make(map[uint32]*clStream),
 		nextID:     1,
 		maxStreams: clDefaultMaxStreams,
@@ -296,7 +293,6 @@ func (t *Transport) dial(ctx context.Context, addr string) (*clConn, error) {
 		idle:       idle,
 		idleSince:  time.Now(),
 		recvAvail:  clConnWindow,
-		canon:      make(map[string]string),
 	}
 	cc.flow.L = &cc.mu
 	cc.fr = http2.NewFramer(&cc.wbuf, cc.br)
@@ -345,8 +341,7 @@ type clConn struct {
 	hbuf     bytes.Buffer   // a header block being encoded
 	wbuf     bytes.Buffer   // frames to write to nc in one Write
 	maxFrame uint32         // the peer's SETTINGS_MAX_FRAME_SIZE
-	lower    map[string]string
-	werr     error // the first write error; the connection is dead
+	werr     error          // the first write error; the connection is dead
 
 	mu         sync.Mutex
 	flow       sync.Cond // on mu: a send window grew, or a stream or the connection ended
@@ -363,10 +358,9 @@ type clConn struct {
 	idleTimer  *time.Timer
 
 	// Owned by the reader goroutine.
-	recvAvail  int64             // connection window left to the peer
-	recvUnsent int64             // received data not yet returned to the peer
-	pending    []*clStream       // streams to wake before the reader blocks
-	canon      map[string]string // canonical form of response header names
+	recvAvail  int64       // connection window left to the peer
+	recvUnsent int64       // received data not yet returned to the peer
+	pending    []*clStream // streams to wake before the reader blocks
 }
 
 // clStream is one request and its response; it is also the response Body.
@@ -621,19 +615,6 @@ func clAuthority(r *http.Request) string {
 	return r.URL.Host
 }
 
-// lowerLocked returns the HPACK (lower-case) form of a header name.
-// cc.wmu is held.
-func (cc *clConn) lowerLocked(k string) string {
-	if v, ok := cc.lower[k]; ok {
-		return v
-	}
-	v := strings.ToLower(k)
-	if len(cc.lower) < clMaxCanonCache {
-		cc.lower[k] = v
-	}
-	return v
-}
-
 func (cc *clConn) fieldLocked(name, value string) {
 	// Writing into a bytes.Buffer cannot fail.
 	_ = cc.enc.WriteField(hpack.HeaderField{Name: name, Value: value})
@@ -652,7 +633,7 @@ func (cc *clConn) encodeRequestLocked(r *http.Request, hasBody bool) {
 	cc.fieldLocked(":authority", clAuthority(r))
 	cc.fieldLocked(":path", r.URL.RequestURI())
 	for k, vv := range r.Header {
-		name := cc.lowerLocked(k)
+		name := lower(k)
 		switch name {
 		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host",
 			"content-length", "trailer":
@@ -837,7 +818,7 @@ func (s *clStream) sendTrailers() error {
 	}
 	cc.hbuf.Reset()
 	for k, vv := range s.req.Trailer {
-		name := cc.lowerLocked(k)
+		name := lower(k)
 		for _, v := range vv {
 			cc.fieldLocked(name, v)
 		}
@@ -1201,25 +1182,13 @@ func clStatusLine(code int) string {
 	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
-// canonical returns the canonical form of a response header name.
-func (cc *clConn) canonical(name string) string {
-	if v, ok := cc.canon[name]; ok {
-		return v
-	}
-	v := http.CanonicalHeaderKey(name)
-	if len(cc.canon) < clMaxCanonCache {
-		cc.canon[name] = v
-	}
-	return v
-}
-
 // header returns fields as a header, the values of each name sharing one
 // allocation.
 func (cc *clConn) header(fields []hpack.HeaderField) http.Header {
 	h := make(http.Header, len(fields))
 	values := make([]string, len(fields))
 	for _, hf := range fields {
-		k := cc.canonical(hf.Name)
+		k := canonical(hf.Name)
 		if vv := h[k]; vv != nil {
 			h[k] = append(vv, hf.Value)
 			continue

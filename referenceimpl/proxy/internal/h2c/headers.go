@@ -6,7 +6,8 @@ import (
 )
 
 // commonHeaders are header names whose HTTP/2 (lower case) and canonical
-// forms are looked up instead of converted: converting allocates.
+// forms are looked up instead of converted: converting allocates. Server
+// and Transport both use them.
 var commonHeaders = []string{
 	"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
 	"Content-Encoding", "Content-Length", "Content-Type", "Cookie", "Date", "Etag",

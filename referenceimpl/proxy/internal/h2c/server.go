@@ -322,7 +322,7 @@ func (sc *serverConn) processHeaders(f *http2.MetaHeadersFrame) error {
 			return nil
 		}
 		for _, hf := range f.RegularFields() {
-			k := http.CanonicalHeaderKey(hf.Name)
+			k := canonical(hf.Name)
 			st.trailer[k] = append(st.trailer[k], hf.Value)
 		}
 		st.body.closeWithError(io.EOF)

@@ -11,6 +11,8 @@ import (
 	"net/textproto"
 	"sync"
 	"time"
+
+	"gamma-conformance/referenceimpl/proxy/internal/h1"
 )
 
 // h1Client sends plain requests (GET, HEAD, OPTIONS or TRACE, no body, no
@@ -56,7 +58,7 @@ type h1Conn struct {
 	cl    *h1Client
 	key   string
 	c     net.Conn
-	lr    headerLimit // br's source
+	lr    h1.HeaderLimit // br's source
 	br    *bufio.Reader
 	bw    *bufio.Writer
 	timer *time.Timer
@@ -66,29 +68,7 @@ type h1Conn struct {
 // MaxResponseHeaderBytes does.
 const maxResponseHeader = 10 << 20
 
-// headerLimit reads from a connection; while left > 0, at most left bytes
-// (it counts down): a response header cannot grow without end.
-type headerLimit struct {
-	c    net.Conn
-	left int64
-}
-
 var errHeaderTooLarge = errors.New("backend response header too large")
-
-func (l *headerLimit) Read(p []byte) (int, error) {
-	if l.left == 0 {
-		return l.c.Read(p)
-	}
-	if l.left == 1 {
-		return 0, errHeaderTooLarge
-	}
-	if int64(len(p)) >= l.left {
-		p = p[:l.left-1]
-	}
-	n, err := l.c.Read(p)
-	l.left -= int64(n)
-	return n, err
-}
 
 // errRetryOnNewConn: a pooled connection failed before the response began.
 var errRetryOnNewConn = errors.New("pooled backend connection closed")
@@ -112,7 +92,7 @@ func (cl *h1Client) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func (cl *h1Client) newConn(key string, c net.Conn) *h1Conn {
-	pc := &h1Conn{cl: cl, key: key, c: c, lr: headerLimit{c: c}, bw: bufio.NewWriterSize(c, 4<<10)}
+	pc := &h1Conn{cl: cl, key: key, c: c, lr: h1.HeaderLimit{R: c, Err: errHeaderTooLarge}, bw: bufio.NewWriterSize(c, 4<<10)}
 	pc.br = bufio.NewReaderSize(&pc.lr, 4<<10)
 	pc.timer = time.AfterFunc(time.Hour, pc.expire)
 	pc.timer.Stop()
@@ -206,7 +186,7 @@ func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error
 	if err == nil {
 		err = pc.bw.Flush()
 	}
-	pc.lr.left = maxResponseHeader + 1
+	pc.lr.Left = maxResponseHeader + 1
 	if err == nil {
 		_, err = pc.br.Peek(1)
 	}
@@ -223,7 +203,7 @@ func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error
 			return fail(err)
 		}
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			pc.lr.left = 0
+			pc.lr.Left = 0
 			body := &h1Body{pc: pc, ctx: ctx, stop: stop, rc: resp.Body, reuse: !resp.Close}
 			if resp.Body == http.NoBody {
 				body.release(nil)
