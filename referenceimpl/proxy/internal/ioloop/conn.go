@@ -1,10 +1,12 @@
 package ioloop
 
 import (
+	"io"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const (
@@ -31,10 +33,16 @@ type Conn struct {
 	net.Conn
 	loop *Loop
 	rc   syscall.RawConn // nil: not a socket, writes go through Conn.Write
-	// write's results, and write as a method value.
+	// write's and read's arguments and results (write's under mu, read's
+	// the reader's), and both as method values (a closure per call would
+	// be an allocation).
 	rawN     int
 	rawErr   error
 	rawWrite func(fd uintptr) bool
+	rawRead  func(fd uintptr) bool
+	rdst     []byte
+	rdN      int
+	rdErr    error
 
 	rbuf *[readBuffer]byte // nil when empty
 	r, w int
@@ -55,7 +63,7 @@ func (l *Loop) Wrap(c net.Conn) *Conn {
 	bc.done = sync.NewCond(&bc.mu)
 	if sc, ok := c.(syscall.Conn); ok {
 		bc.rc, _ = sc.SyscallConn()
-		bc.rawWrite = bc.write
+		bc.rawWrite, bc.rawRead = bc.write, bc.read
 	}
 	return bc
 }
@@ -64,10 +72,10 @@ func (l *Loop) Wrap(c net.Conn) *Conn {
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.rbuf == nil {
 		if len(p) >= directRead {
-			return c.Conn.Read(p)
+			return c.readSocket(p)
 		}
 		c.rbuf = readBuffers.Get().(*[readBuffer]byte)
-		n, err := c.Conn.Read(c.rbuf[:])
+		n, err := c.readSocket(c.rbuf[:])
 		if n <= 0 {
 			readBuffers.Put(c.rbuf)
 			c.rbuf = nil
@@ -82,6 +90,41 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.rbuf = nil
 	}
 	return n, nil
+}
+
+// readSocket reads from the socket once, waiting for it to be readable.
+func (c *Conn) readSocket(p []byte) (int, error) {
+	if c.rc == nil || len(p) == 0 {
+		return c.Conn.Read(p)
+	}
+	c.rdst = p
+	err := c.rc.Read(c.rawRead)
+	n, rerr := c.rdN, c.rdErr
+	c.rdst, c.rdN, c.rdErr = nil, 0, nil
+	switch {
+	case err != nil: // closed, or past the read deadline
+		return 0, err
+	case rerr != nil:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: rerr}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// read is readSocket's read of the socket: false, not readable yet.
+func (c *Conn) read(fd uintptr) bool {
+	for {
+		n, err := rawSyscall(syscall.SYS_READ, fd, c.rdst)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		c.rdN, c.rdErr = n, err
+		return true
+	}
 }
 
 // Write buffers p for the loop to write.
@@ -170,12 +213,24 @@ func (c *Conn) flush() {
 	}()
 }
 
-// write is flush's one non-blocking write of the buffer; c.rawWrite is it
-// as a method value made once (a closure per flush would be an
-// allocation). c.mu is held.
+// write is flush's one non-blocking write of the buffer. c.mu is held.
 func (c *Conn) write(fd uintptr) bool {
-	c.rawN, c.rawErr = syscall.Write(int(fd), c.wbuf)
+	c.rawN, c.rawErr = rawSyscall(syscall.SYS_WRITE, fd, c.wbuf)
 	return true
+}
+
+// rawSyscall reads or writes a non-blocking socket without telling the Go
+// runtime (syscall.RawSyscall): such a call never blocks, so the runtime
+// has no thread to hand the P to meanwhile, and each syscall it is told of
+// after an idle spell wakes its monitor thread (sysmon), which then polls
+// every 20 µs, taking the CPU from the proxy and the app. See the package
+// documentation.
+func rawSyscall(trap, fd uintptr, p []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // flushBlocking writes what is buffered, waiting for the socket.
