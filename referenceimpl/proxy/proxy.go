@@ -65,7 +65,8 @@ type Options struct {
 // answer a small request, so that a request relayed and its answer cost
 // no wakeup of the proxy. On this project's 2-core VM, a wakeup on an idle
 // CPU takes about 30 µs, and polling took 50-60 µs off BenchmarkProxy's
-// median latency. The price is up to this much CPU after each burst.
+// median latency. The price is up to this much CPU after each burst, CPU
+// time that no other thread wanted: the poll yields the CPU to any.
 const DefaultBusyPoll = 100 * time.Microsecond
 
 // Proxy is one sidecar proxy. Create it with New.
@@ -93,9 +94,7 @@ func New(o Options) *Proxy {
 		o.Logger = slog.Default()
 	}
 	p := &Proxy{opts: o, log: o.Logger, metrics: newMetrics()}
-	// Busy polling pays while requests come one at a time; under
-	// concurrency the next event is near anyway.
-	p.loop = ioloop.New(o.BusyPoll, func() bool { return p.http.InFlight() <= 1 })
+	p.loop = ioloop.New(o.BusyPoll)
 	p.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "gamma_proxy_busy_poll_hits_total",
 		Help: "Busy polls that ended with a readable socket: thread wakeups the proxy did without.",

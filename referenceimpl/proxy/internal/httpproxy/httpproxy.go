@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -41,11 +40,7 @@ type Handler struct {
 	fast      *h1Client
 	rp        *httputil.ReverseProxy
 	budgets   *budget.Set
-	inFlight  atomic.Int64
 }
-
-// InFlight returns how many requests the handler is serving.
-func (h *Handler) InFlight() int64 { return h.inFlight.Load() }
 
 // New returns a handler for clients in namespace ns. config returns the
 // current configuration (loaded once per request, so a request finishes on
@@ -151,8 +146,6 @@ func isGRPC(r *http.Request) bool {
 
 // ServeHTTP routes one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.inFlight.Add(1)
-	defer h.inFlight.Add(-1)
 	dst, _ := r.Context().Value(dstKey{}).(netip.AddrPort)
 	p := &plan{target: dst, grpc: isGRPC(r), h2c: r.ProtoMajor == 2}
 	cfg := h.config()

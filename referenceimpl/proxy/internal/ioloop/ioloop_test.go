@@ -34,7 +34,7 @@ func pair(t *testing.T, l *Loop) (*Conn, net.Conn) {
 
 func started(t *testing.T, spin time.Duration) *Loop {
 	t.Helper()
-	l := New(spin, nil)
+	l := New(spin)
 	if err := l.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestSpinSeesReplies(t *testing.T) {
 
 // Without a running loop a Conn writes directly.
 func TestStoppedLoopWritesDirectly(t *testing.T) {
-	l := New(testSpin, nil)
+	l := New(testSpin)
 	c, peer := pair(t, l)
 	c.Write([]byte("direct"))
 	buf := make([]byte, 16)
