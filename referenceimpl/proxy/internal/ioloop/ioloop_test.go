@@ -173,27 +173,25 @@ func TestBufferedReads(t *testing.T) {
 	}
 }
 
-// With polling on, the loop sees a reply arrive while it spins: a round
-// trip to a quick peer ends a spin instead of a sleep. (Two Ps: the echo
-// peer runs beside the spinning loop, as another process would. The loop
-// yields the CPU while it spins, so on a busy machine, as when other test
-// packages run, many round trips may pass before one is seen.)
+// With polling on, a reply that arrives while the loop spins ends the
+// spin, a wakeup saved, and the loop counts it. The reply is left unread
+// until then, so that only the loop's poll can notice it: a reader racing
+// the poll would win whenever the loop has yielded the CPU, as it does
+// between polls, on a machine busy with other tests.
 func TestSpinSeesReplies(t *testing.T) {
-	prev := runtime.GOMAXPROCS(2)
-	defer runtime.GOMAXPROCS(prev)
-	l := started(t, 50*time.Millisecond)
+	l := started(t, 10*time.Second)
 	c, peer := pair(t, l)
-	go io.Copy(peer, peer) // echo
-	buf := make([]byte, 4)
-	const rounds = 2000
-	for i := 0; i < rounds && l.Polled() == 0; i++ {
-		c.Write([]byte("ping"))
-		if _, err := io.ReadFull(c, buf); err != nil {
-			t.Fatal(err)
-		}
+	go io.Copy(peer, peer)  // echo
+	c.Write([]byte("ping")) // the loop writes it out, then spins
+	for deadline := time.Now().Add(10 * time.Second); l.Polled() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
 	}
 	if l.Polled() == 0 {
-		t.Fatalf("no spin ended with a readable socket in %d round trips", rounds)
+		t.Fatal("the spin did not end with the reply: the loop did not see the socket readable")
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("reply %q, %v", buf, err)
 	}
 }
 
