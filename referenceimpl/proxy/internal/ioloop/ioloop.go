@@ -21,12 +21,17 @@
 // at most spin × bursts per second. Between polls the loop yields the CPU
 // (sched_yield): another thread waiting for this CPU, such as the app's
 // thread that will answer, runs first instead of waiting out the spin
-// (h2c p50 added in BenchmarkProxy: 142 -> 138 µs). So under load the
-// loop spins only on CPU time nothing else wants: polling at any load,
-// rather than only while at most one request was in flight as before the
-// yield, took BenchmarkProxy's HTTP/1.1 throughput ratio from 0.51 to
-// 0.55 and h2c's from 0.60 to 0.61 (3 runs each); the poll's length (20,
-// 50, 100 or 200 µs) made no difference there.
+// (h2c p50 added in BenchmarkProxy, medians of 5 runs: 142 -> 138 µs).
+// So under load the loop spins only on CPU time nothing else wants:
+// polling at any load, rather than only while at most one request was in
+// flight as before the yield, took BenchmarkProxy's HTTP/1.1 throughput
+// ratio from 0.51 to 0.56 and h2c's from 0.60 to 0.61 (medians of 3 and 2
+// runs); the poll's length (20, 50, 100 or 200 µs) made no difference
+// there. Spinning has a cost we measured but could not avoid: while one
+// vCPU spins, waking a thread on the other, idle one takes longer (HTTP/1.1
+// relay to the app's thread, p50 52 µs against 31 µs with no polling;
+// PAUSE between polls did not help), but the wakeups of the proxy it saves
+// are worth more (proxied p50 132 against 179 µs in those traced runs).
 //
 // Raw syscalls: a Conn reads and writes its socket, and the loop polls,
 // with syscall.RawSyscall, which does not tell the Go runtime. These calls
@@ -37,11 +42,12 @@
 // (sysmon), which then wakes every 20 µs for at least a millisecond,
 // preempting the proxy or waking an idle CPU each time. A proxy is idle
 // between bursts thousands of times a second, so sysmon never calmed
-// down: in BenchmarkProxy it was 9.4 % of the proxy's CPU in HTTP/1.1
-// throughput runs, and 1.4 % with raw syscalls; proxy CPU per request went
-// from 25.4 to 21.0 µs and the app's (load generator and server) from 34
-// to 31 µs; throughput ratios http1 0.465 -> 0.51, h2c 0.51 -> 0.58; h2c
-// p50 added 163 -> 142 µs.
+// down: in BenchmarkProxy's HTTP/1.1 throughput runs it was 9.4-9.7 % of
+// the proxy's CPU, and 1.4-1.7 % with raw syscalls (perf profiles); proxy
+// CPU per request went from 25.4-27.0 to 20.8-21.0 µs and the app's (load
+// generator and server) from 34.0-36.5 to 30.3-31.3 µs; throughput ratios
+// (medians of 3-4 runs) http1 0.465 -> 0.50, h2c 0.51 -> 0.58; h2c p50
+// added 163 -> 142 µs.
 //
 // The loop runs on the proxy's goroutines: it is meant for a process with
 // one P (GOMAXPROCS=1, as the sidecar runs), where "nothing else runs" is
