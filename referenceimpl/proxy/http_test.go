@@ -2,10 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -345,5 +349,52 @@ func TestHTTPUpgrade(t *testing.T) {
 		if err != nil || line != "echo: "+msg {
 			t.Fatalf("after the upgrade: %q, %v", line, err)
 		}
+	}
+}
+
+// An informational response (103 Early Hints) from the backend reaches the
+// client before the final one, with its header, whichever way the request
+// goes: HTTP/1.1 without a body (the proxy's own client), HTTP/1.1 with a
+// body (net/http's Transport), h2c.
+func TestInformationalResponsesRelayed(t *testing.T) {
+	hints := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("X-Final", "yes")
+		w.WriteHeader(http.StatusOK)
+	}))
+	hints.Config.Protocols = serverProtocols()
+	hints.Start()
+	t.Cleanup(hints.Close)
+	h := newHarness(t, "client-ns")
+	h.apply(&meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
+		Rules: []meshconfig.HTTPRule{rule("r", backend("hints", 1, endpoint(hints)))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
+	})}})
+	for _, tc := range []struct {
+		name   string
+		h2c    bool
+		method string
+		body   string
+	}{{"HTTP/1.1 GET", false, http.MethodGet, ""}, {"HTTP/1.1 POST", false, http.MethodPost, "data"}, {"h2c GET", true, http.MethodGet, ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, hdr textproto.MIMEHeader) error {
+				got = append(got, fmt.Sprintf("%d %s", code, hdr.Get("Link")))
+				return nil
+			}}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), tc.method, "http://"+vip+"/", strings.NewReader(tc.body))
+			if tc.body == "" {
+				req.Body = nil
+			}
+			r := do(t, h.client(tc.h2c), req)
+			if r.code != http.StatusOK || r.header.Get("X-Final") != "yes" {
+				t.Fatalf("final response %d %v", r.code, r.header)
+			}
+			if want := "103 </style.css>; rel=preload"; len(got) != 1 || got[0] != want {
+				t.Fatalf("informational responses %q, want [%q]", got, want)
+			}
+		})
 	}
 }

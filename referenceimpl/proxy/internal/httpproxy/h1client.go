@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/textproto"
 	"sync"
 	"time"
@@ -73,8 +72,9 @@ var errHeaderTooLarge = errors.New("backend response header too large")
 // errRetryOnNewConn: a pooled connection failed before the response began.
 var errRetryOnNewConn = errors.New("pooled backend connection closed")
 
-// RoundTrip sends r (for which fastPath holds) to r.URL.Host.
-func (cl *h1Client) RoundTrip(r *http.Request) (*http.Response, error) {
+// RoundTrip sends r (for which fastPath holds) to r.URL.Host; got1xx, if
+// not nil, gets the informational responses.
+func (cl *h1Client) RoundTrip(r *http.Request, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	for {
 		pc, reused := cl.get(r.URL.Host)
 		if pc == nil {
@@ -84,7 +84,7 @@ func (cl *h1Client) RoundTrip(r *http.Request) (*http.Response, error) {
 			}
 			pc = cl.newConn(r.URL.Host, c)
 		}
-		resp, err := pc.roundTrip(r, reused)
+		resp, err := pc.roundTrip(r, reused, got1xx)
 		if err != errRetryOnNewConn {
 			return resp, err
 		}
@@ -174,7 +174,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // roundTrip sends r on pc and reads the response header. Cancelling r's
 // context fails pc's pending and future I/O; pc is then closed, never
 // pooled. errRetryOnNewConn: pc was pooled and failed before a response.
-func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error) {
+func (pc *h1Conn) roundTrip(r *http.Request, reused bool, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	ctx := r.Context()
 	stop := notStopped
 	if ctx.Done() != nil { // a context that can end: most have no timeout
@@ -218,9 +218,9 @@ func (pc *h1Conn) roundTrip(r *http.Request, reused bool) (*http.Response, error
 			return resp, nil
 		}
 		// An informational response (103 Early Hints, say): the relay
-		// passes it on through the client trace, as with the Transport.
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+		// passes it on.
+		if got1xx != nil {
+			if err := got1xx(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 				return fail(err)
 			}
 		}

@@ -48,7 +48,7 @@ func TestH1ClientRetriesClosedPooledConn(t *testing.T) {
 	defer cl.CloseIdleConnections()
 	for i := range 3 {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-		resp, err := cl.RoundTrip(req)
+		resp, err := cl.RoundTrip(req, nil)
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
@@ -82,7 +82,7 @@ func TestH1ClientPoolsAndExpires(t *testing.T) {
 	get := func() {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+l.Addr().String()+"/", nil)
-		resp, err := cl.RoundTrip(req)
+		resp, err := cl.RoundTrip(req, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestH1ClientCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+l.Addr().String()+"/", nil)
-	if _, err := cl.RoundTrip(req); err != context.DeadlineExceeded {
+	if _, err := cl.RoundTrip(req, nil); err != context.DeadlineExceeded {
 		t.Fatalf("got %v, want %v", err, context.DeadlineExceeded)
 	}
 }
@@ -142,7 +142,7 @@ func TestH1ClientHeaderLimit(t *testing.T) {
 	}()
 	cl := &h1Client{dial: (&net.Dialer{}).DialContext, maxIdle: 4, idleTimeout: time.Minute}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+l.Addr().String()+"/", nil)
-	if _, err := cl.RoundTrip(req); err == nil || !errors.Is(err, errHeaderTooLarge) {
+	if _, err := cl.RoundTrip(req, nil); err == nil || !errors.Is(err, errHeaderTooLarge) {
 		t.Fatalf("got %v, want %v", err, errHeaderTooLarge)
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/netip"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +125,9 @@ type plan struct {
 	timeout time.Duration
 	// sticky: the request carried a valid session token for target.
 	sticky bool
+	// got1xx passes an informational response (103 Early Hints, say) on
+	// to the client; nil: they are dropped.
+	got1xx func(code int, header textproto.MIMEHeader) error
 }
 
 // names are the route and backend labels of the request's metrics.
@@ -250,11 +255,16 @@ func rewriteOut(out, in *http.Request, p *plan) {
 
 // send sends the request in the protocol it arrived in.
 func (h *Handler) send(r *http.Request, p *plan) (*http.Response, error) {
-	switch {
-	case p.h2c:
+	if !p.h2c && h.fast.fastPath(r) {
+		return h.fast.RoundTrip(r, p.got1xx)
+	}
+	if p.got1xx != nil {
+		// The transports take it from a client trace.
+		trace := &httptrace.ClientTrace{Got1xxResponse: p.got1xx}
+		r = r.WithContext(httptrace.WithClientTrace(r.Context(), trace))
+	}
+	if p.h2c {
 		return h.h2c.RoundTrip(r)
-	case h.fast.fastPath(r):
-		return h.fast.RoundTrip(r)
 	}
 	return h.h1.RoundTrip(r)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/textproto"
 	"strings"
 
@@ -37,14 +36,13 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Cont
 		out.Header["User-Agent"] = noUserAgent // the Transport adds none
 	}
 	rewriteOut(out, r, p)
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+	p.got1xx = func(code int, header textproto.MIMEHeader) error {
 		wh := w.Header()
 		copyHeader(wh, http.Header(header))
 		w.WriteHeader(code)
 		clear(wh)
 		return nil
-	}}
-	out = out.WithContext(httptrace.WithClientTrace(out.Context(), trace))
+	}
 
 	res, err := h.RoundTrip(out)
 	if err != nil {
