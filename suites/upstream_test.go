@@ -96,9 +96,7 @@ func upstreamProfiles(opts suite.ConformanceOptions, supported suite.FeaturesSet
 			continue
 		}
 		rp := results.Profile{Name: string(p.Name), Suite: results.Upstream}
-		for _, f := range sortedNames(p.CoreFeatures) {
-			rp.Core = append(rp.Core, f)
-		}
+		rp.Core = append(rp.Core, sortedNames(p.CoreFeatures)...)
 		for _, f := range sortedNames(p.ExtendedFeatures) {
 			rp.Extended = append(rp.Extended, f)
 			if supported.Has(features.FeatureName(f)) {

@@ -60,7 +60,7 @@ func TestInterceptionInNetns(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755) // the proxy runs as UID 1337
 	bin := filepath.Join(dir, "gamma-proxy")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building gamma-proxy: %v\n%s", err, out)

@@ -69,7 +69,7 @@ func Install(ctx context.Context, cfg *rest.Config, channel string) (int, error)
 			return 0, err
 		}
 		for _, u := range objs {
-			if err := cl.Patch(ctx, u, client.Apply, client.ForceOwnership, client.FieldOwner("gammaconf")); err != nil {
+			if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.ForceOwnership, client.FieldOwner("gammaconf")); err != nil {
 				return 0, fmt.Errorf("applying %s %s from %s: %w", u.GetKind(), u.GetName(), f, err)
 			}
 			if u.GetKind() == "CustomResourceDefinition" {

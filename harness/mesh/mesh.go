@@ -86,7 +86,7 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	}
 	if err := log.Step(fmt.Sprintf("applying %d objects", len(objs)), func() error {
 		for _, u := range objs {
-			if err := cl.Patch(ctx, u, client.Apply, client.ForceOwnership, client.FieldOwner(fieldOwner)); err != nil {
+			if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.ForceOwnership, client.FieldOwner(fieldOwner)); err != nil {
 				return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 			}
 		}

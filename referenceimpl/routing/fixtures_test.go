@@ -264,18 +264,6 @@ func matchString(m meshconfig.StringMatch, v string, path bool) bool {
 	}
 }
 
-// backendsOf names the backends a result forwards to.
-func backendsOf(r result) []string {
-	if r.rule == nil {
-		return nil
-	}
-	var out []string
-	for _, b := range r.rule.Backends {
-		out = append(out, b.Name)
-	}
-	return out
-}
-
 func routeOf(r result) string {
 	if r.rule == nil {
 		return ""

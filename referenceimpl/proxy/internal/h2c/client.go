@@ -71,10 +71,10 @@ const (
 )
 
 var (
-	clErrClosedBody = errors.New("h2c: response body closed")
-	clErrConnClosed = errors.New("h2c: connection closed")
-	// clErrStreamDone stops a request body writer whose stream ended.
-	clErrStreamDone = errors.New("h2c: stream closed")
+	errClientBodyClosed = errors.New("h2c: response body closed")
+	errClientConnClosed = errors.New("h2c: connection closed")
+	// errClientStreamDone stops a request body writer whose stream ended.
+	errClientStreamDone = errors.New("h2c: stream closed")
 )
 
 // clRetryError marks a failure of a request that the server did not
@@ -507,7 +507,7 @@ func (cc *clConn) roundTrip(r *http.Request, hasBody bool) (*http.Response, erro
 		if closeNow {
 			cc.shutdown()
 		}
-		return nil, &clRetryError{err: clErrConnClosed, bodyUnused: true}
+		return nil, &clRetryError{err: errClientConnClosed, bodyUnused: true}
 	}
 	s.id = cc.nextID
 	cc.nextID += 2
@@ -765,7 +765,7 @@ func (s *clStream) sendData(p []byte, end bool) error {
 		for {
 			if s.sendDone || cc.closed {
 				cc.mu.Unlock()
-				return clErrStreamDone
+				return errClientStreamDone
 			}
 			n = min(s.sendWin, cc.sendWin, int64(len(p)))
 			if n > 0 || len(p) == 0 {
@@ -792,7 +792,7 @@ func (cc *clConn) writeData(s *clStream, p []byte, end bool) error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
 	if s.wdone {
-		return clErrStreamDone
+		return errClientStreamDone
 	}
 	for len(p) > int(cc.maxFrame) {
 		_ = cc.fr.WriteData(s.id, false, p[:cc.maxFrame])
@@ -814,7 +814,7 @@ func (s *clStream) sendTrailers() error {
 	cc.wmu.Lock()
 	defer cc.wmu.Unlock()
 	if s.wdone {
-		return clErrStreamDone
+		return errClientStreamDone
 	}
 	cc.hbuf.Reset()
 	for k, vv := range s.req.Trailer {
@@ -974,7 +974,7 @@ func (s *clStream) Close() error {
 	}
 	s.closed = true
 	complete := s.err != nil
-	s.err = clErrClosedBody
+	s.err = errClientBodyClosed
 	s.buf.release()
 	s.mu.Unlock()
 	cc := s.cc
@@ -984,7 +984,7 @@ func (s *clStream) Close() error {
 		cc.mu.Unlock()
 	}
 	if !complete {
-		cc.abortStream(s, true, http2.ErrCodeCancel, clErrClosedBody)
+		cc.abortStream(s, true, http2.ErrCodeCancel, errClientBodyClosed)
 	}
 	return nil
 }
@@ -1076,11 +1076,11 @@ func (cc *clConn) fail(err error) {
 	if cc.werr != nil {
 		err = cc.werr
 	} else {
-		cc.werr = clErrConnClosed
+		cc.werr = errClientConnClosed
 	}
 	cc.wmu.Unlock()
 	if _, ok := err.(clConnError); !ok {
-		err = fmt.Errorf("%w: %w", clErrConnClosed, err)
+		err = fmt.Errorf("%w: %w", errClientConnClosed, err)
 	}
 	cc.mu.Lock()
 	cc.closed = true

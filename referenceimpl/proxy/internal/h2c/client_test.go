@@ -533,8 +533,8 @@ func TestClientCancel(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if _, err := resp.Body.Read(make([]byte, 10)); !errors.Is(err, clErrClosedBody) {
-			t.Errorf("Read after Close: %v, want %v", err, clErrClosedBody)
+		if _, err := resp.Body.Read(make([]byte, 10)); !errors.Is(err, errClientBodyClosed) {
+			t.Errorf("Read after Close: %v, want %v", err, errClientBodyClosed)
 		}
 		waitHandler("/body")
 	})
