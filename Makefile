@@ -1,6 +1,6 @@
 # gamma-conformance — the two commands that matter:
 #   make conformance   run the main job (reference mesh, embedded cluster) and write reports to $(OUT)
-#   make test          gofmt check, go vet and every test of the project
+#   make test          gofmt check, go vet, staticcheck and every test of the project
 # Everything the targets need (apt packages, Go tools, Kubernetes binaries) is
 # installed or built by the targets themselves.
 
@@ -35,12 +35,20 @@ fmt-check: ## fail when a Go file is not gofmt'ed
 vet: ## go vet every package
 	go vet $(GO_PACKAGES)
 
+# staticcheck, fetched through the module proxy at this version: its checks
+# include unused code (U1000) and deprecated APIs (SA1019).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: lint
+lint: ## staticcheck every package (no unused code, no deprecated APIs)
+	go run $(STATICCHECK) $(GO_PACKAGES)
+
 .PHONY: unit
 unit: ## the tests that need no cluster
 	go test -count=1 $(GO_PACKAGES)
 
 .PHONY: test
-test: fmt-check vet gammaconf ## gofmt check, go vet, then all tests against one cluster (brought up and down here)
+test: fmt-check vet lint gammaconf ## gofmt check, go vet, staticcheck, then all tests against one cluster (brought up and down here)
 	hack/test-with-cluster.sh $(GAMMACONF) -count=1 -timeout 30m $(GO_PACKAGES)
 
 .PHONY: bench
