@@ -110,18 +110,18 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn, self netip.AddrPort, ope
 		return
 	}
 	open.wg.Done()
+	if !ok {
+		return
+	}
+	p.loop.Watch(c)
 	switch {
-	case !ok:
 	case t == nil:
-		p.loop.Watch(c)
 		p.metrics.conn("passthrough")
 		p.forward(c, dst, nil)
 	case t.TCP != nil:
-		p.loop.Watch(c)
 		p.metrics.conn("tcp")
 		p.forwardTo(c, *t.TCP, nil)
 	case t.TLS != nil:
-		p.loop.Watch(c)
 		p.metrics.conn("tls")
 		p.forwardTLS(c, t.TLS)
 	}

@@ -835,11 +835,7 @@ func (cc *clConn) endSend(s *clStream) {
 	s.sendDone = true
 	body := s.body
 	s.body = nil
-	closeNow := false
-	if s.recvDone && cc.streams[s.id] == s {
-		delete(cc.streams, s.id)
-		closeNow = cc.releaseLocked()
-	}
+	closeNow := s.recvDone && cc.forgetLocked(s)
 	cc.mu.Unlock()
 	if body != nil {
 		body.Close()
@@ -855,15 +851,22 @@ func (cc *clConn) endRecv(s *clStream) {
 	s.ended = true
 	cc.mu.Lock()
 	s.recvDone = true
-	closeNow := false
-	if s.sendDone && cc.streams[s.id] == s {
-		delete(cc.streams, s.id)
-		closeNow = cc.releaseLocked()
-	}
+	closeNow := s.sendDone && cc.forgetLocked(s)
 	cc.mu.Unlock()
 	if closeNow {
 		cc.shutdown()
 	}
+}
+
+// forgetLocked removes s from cc's streams unless it is gone already;
+// true: that left a draining cc idle, and the caller shuts it down. cc.mu
+// is held.
+func (cc *clConn) forgetLocked(s *clStream) bool {
+	if cc.streams[s.id] != s {
+		return false
+	}
+	delete(cc.streams, s.id)
+	return cc.releaseLocked()
 }
 
 // abortStream ends s in both directions: it sends RST_STREAM with code if
@@ -873,11 +876,7 @@ func (cc *clConn) abortStream(s *clStream, rst bool, code http2.ErrCode, err err
 	cc.wmu.Lock()
 	cc.mu.Lock()
 	live := cc.streams[s.id] == s
-	closeNow := false
-	if live {
-		delete(cc.streams, s.id)
-		closeNow = cc.releaseLocked()
-	}
+	closeNow := cc.forgetLocked(s)
 	s.sendDone, s.recvDone = true, true
 	body := s.body
 	s.body = nil

@@ -94,6 +94,12 @@ func clGet(t *testing.T, tr http.RoundTripper, url string) (*http.Response, stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clDo(t, tr, req)
+}
+
+// clDo sends req and reads the whole response body; any error fails t.
+func clDo(t *testing.T, tr http.RoundTripper, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
@@ -130,16 +136,8 @@ func TestClientGET(t *testing.T) {
 	req.Header.Set("Transfer-Encoding", "chunked")
 	req.Header.Set("Te", "trailers")
 	for range 3 {
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := "HTTP/2.0 GET 0 example.test /p/a?q=1 v"; string(b) != want {
+		resp, b := clDo(t, tr, req)
+		if want := "HTTP/2.0 GET 0 example.test /p/a?q=1 v"; b != want {
 			t.Errorf("body %q, want %q", b, want)
 		}
 		if resp.StatusCode != 200 || resp.Status != "200 OK" || resp.Proto != "HTTP/2.0" || resp.ProtoMajor != 2 || resp.ProtoMinor != 0 {
@@ -221,19 +219,11 @@ func TestClientPOSTLarge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			got, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, got := clDo(t, tr, req)
 			if resp.StatusCode != 200 || resp.Header.Get("X-Request-Length") != tc.clen {
 				t.Fatalf("status %d, server saw ContentLength %q, want %s", resp.StatusCode, resp.Header.Get("X-Request-Length"), tc.clen)
 			}
-			if !bytes.Equal(got, want) {
+			if got != string(want) {
 				t.Fatalf("response body of %d bytes differs from the %d expected", len(got), len(want))
 			}
 		})
@@ -1081,13 +1071,7 @@ func TestClientRawEndStream(t *testing.T) {
 		t.Errorf("body %q", body)
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+rs.addr, strings.NewReader("data"))
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != "POST:data" {
+	if _, b := clDo(t, tr, req); b != "POST:data" {
 		t.Errorf("body %q", b)
 	}
 }
@@ -1125,13 +1109,7 @@ func TestClientRawRetry(t *testing.T) {
 			})
 			tr, dials := clTestTransport(t)
 			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+rs.addr, strings.NewReader("data"))
-			resp, err := tr.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if string(b) != "conn 1: data" || dials.Load() != 2 {
+			if _, b := clDo(t, tr, req); b != "conn 1: data" || dials.Load() != 2 {
 				t.Errorf("body %q after %d dials, want conn 1: data after 2", b, dials.Load())
 			}
 		})
@@ -1245,13 +1223,7 @@ func TestClientRawFlowControl(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+rs.addr, bytes.NewReader(make([]byte, size)))
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(b) != strconv.Itoa(size) {
+	if _, b := clDo(t, tr, req); b != strconv.Itoa(size) {
 		t.Errorf("server got %s bytes, want %d", b, size)
 	}
 }
