@@ -17,6 +17,8 @@ import (
 	meshtests "sigs.k8s.io/gateway-api/conformance/tests/mesh"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 	"sigs.k8s.io/gateway-api/pkg/features"
+
+	"gamma-conformance/manifests"
 )
 
 // TestReferenceMeshPassesUpstream installs the reference mesh on the
@@ -47,7 +49,7 @@ func TestReferenceMeshPassesUpstream(t *testing.T) {
 	}
 	opts := suite.ConformanceOptions{
 		ConfigurableOptions: suite.ConfigurableOptions{
-			NamespaceLabels:      map[string]string{"mesh.gamma-conformance.dev/inject": "enabled"},
+			NamespaceLabels:      map[string]string{manifests.InjectLabelKey: manifests.InjectLabelValue},
 			CleanupBaseResources: true,
 			CleanupTestResources: true,
 			SupportedFeatures: []features.FeatureName{features.SupportMesh, features.SupportHTTPRoute,

@@ -35,17 +35,17 @@ import (
 	"gamma-conformance/harness/images"
 	"gamma-conformance/harness/internal/progress"
 	"gamma-conformance/manifests"
-	"gamma-conformance/referenceimpl/controller"
 )
 
-// Names of the installed objects that Install waits on.
+// Names of the installed objects that Install waits on (the install names
+// of package manifests, which the controller shares).
 const (
-	Namespace     = "gamma-system"
-	Deployment    = "gamma-controller"
-	WebhookConfig = "gamma-sidecar-injector"
+	Namespace     = manifests.Namespace
+	Deployment    = manifests.Controller
+	WebhookConfig = manifests.WebhookConfig
 	// InjectLabel is the namespace label that enrolls a namespace; pass it
 	// to the suites as --namespace-labels.
-	InjectLabel = "mesh.gamma-conformance.dev/inject=enabled"
+	InjectLabel = manifests.InjectLabel
 	fieldOwner  = "gammaconf"
 )
 
@@ -111,8 +111,8 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 // run, which calls the webhook as every enrolled pod will, and deletes the
 // namespace again.
 func waitInjects(ctx context.Context, cl client.Client) error {
-	key, value, _ := strings.Cut(InjectLabel, "=")
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gamma-inject-probe-", Labels: map[string]string{key: value}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "gamma-inject-probe-",
+		Labels: map[string]string{manifests.InjectLabelKey: manifests.InjectLabelValue}}}
 	if err := cl.Create(ctx, ns); err != nil {
 		return fmt.Errorf("creating a namespace to probe the injector: %w", err)
 	}
@@ -149,7 +149,7 @@ func Uninstall(ctx context.Context, c *harness.Cluster, logw io.Writer) error {
 	xmesh := &unstructured.Unstructured{}
 	xmesh.SetAPIVersion("gateway.networking.x-k8s.io/v1alpha1")
 	xmesh.SetKind("XMesh")
-	xmesh.SetName(controller.DefaultMeshName)
+	xmesh.SetName(manifests.MeshName)
 	objs = append(objs, xmesh)
 	return log.Step("removing the reference mesh", func() error {
 		for _, u := range objs {

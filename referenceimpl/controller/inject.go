@@ -6,15 +6,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"gamma-conformance/manifests"
 )
 
 // Names the injector uses in pods.
 const (
 	// InjectLabel enrolls a namespace: its pods get the sidecar. The suites
 	// pass it with --namespace-labels.
-	InjectLabel = "mesh.gamma-conformance.dev/inject"
+	InjectLabel = manifests.InjectLabelKey
 	// InjectLabelValue is the value InjectLabel must have.
-	InjectLabelValue = "enabled"
+	InjectLabelValue = manifests.InjectLabelValue
 	// InjectAnnotation set to "false" on a pod keeps it out of the mesh.
 	InjectAnnotation = "mesh.gamma-conformance.dev/inject"
 

@@ -26,6 +26,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
+
+	"gamma-conformance/manifests"
 )
 
 // Options configure the control plane. Zero values take the defaults the
@@ -52,14 +54,15 @@ type Options struct {
 	MetricsAddr string
 }
 
-// Defaults used by the install manifests.
+// Defaults used by the install manifests: the install names of package
+// manifests, which the installer (harness/mesh) shares.
 const (
-	DefaultControllerName = "gamma-conformance.dev/reference-mesh"
-	DefaultMeshName       = "gamma-reference"
-	DefaultNamespace      = "gamma-system"
-	DefaultServiceName    = "gamma-controller"
-	DefaultCASecret       = "gamma-ca"
-	DefaultWebhookConfig  = "gamma-sidecar-injector"
+	DefaultControllerName = manifests.ControllerName
+	DefaultMeshName       = manifests.MeshName
+	DefaultNamespace      = manifests.Namespace
+	DefaultServiceName    = manifests.Controller
+	DefaultCASecret       = manifests.CASecret
+	DefaultWebhookConfig  = manifests.WebhookConfig
 	DefaultStreamPort     = 15012
 )
 
