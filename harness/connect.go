@@ -5,7 +5,6 @@ import (
 
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // connectTimeout bounds the first request to a cluster: a kubeconfig whose
@@ -17,24 +16,30 @@ const connectTimeout = 15 * time.Second
 // cluster's Kubernetes version; its errors are SetupErrors that say what to
 // fix.
 func Connect(kubeconfig, kubeContext string) (*rest.Config, string, error) {
-	if kubeconfig == "" {
-		return nil, "", Setupf("no kubeconfig given: pass --kubeconfig=<file> (and --context to pick a context)")
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	c := &Cluster{Kubeconfig: kubeconfig, Context: kubeContext}
+	cfg, err := c.RESTConfig()
 	if err != nil {
-		return nil, "", Setupf("kubeconfig %s (context %q): %w (fix: pass the kubeconfig of a running cluster, e.g. the one `gammaconf cluster up` printed)", kubeconfig, kubeContext, err)
+		return nil, "", err
 	}
+	version, err := ServerVersion(cfg)
+	if err != nil {
+		return nil, "", Setupf("the cluster of kubeconfig %s (server %s) does not answer: %v (fix: check that the cluster is up, e.g. `gammaconf cluster status`, and that this host reaches its server address)", kubeconfig, cfg.Host, err)
+	}
+	return cfg, version, nil
+}
+
+// ServerVersion asks the cluster for its Kubernetes version (e.g.
+// v1.36.1), within connectTimeout.
+func ServerVersion(cfg *rest.Config) (string, error) {
 	probe := rest.CopyConfig(cfg)
 	probe.Timeout = connectTimeout
 	dc, err := discovery.NewDiscoveryClientForConfig(probe)
 	if err != nil {
-		return nil, "", Setupf("kubeconfig %s: %w", kubeconfig, err)
+		return "", err
 	}
 	v, err := dc.ServerVersion()
 	if err != nil {
-		return nil, "", Setupf("the cluster of kubeconfig %s (server %s) does not answer: %v (fix: check that the cluster is up, e.g. `gammaconf cluster status`, and that this host reaches its server address)", kubeconfig, cfg.Host, err)
+		return "", err
 	}
-	return cfg, v.GitVersion, nil
+	return v.GitVersion, nil
 }

@@ -1,8 +1,10 @@
-// Package harness brings up, describes and tears down the Kubernetes cluster
-// that the suites run against. Providers (harness/local, harness/existing)
-// implement Provider; whatever provider made it, a cluster is described by a
-// Cluster record written next to its kubeconfig, so tests that only get the
-// kubeconfig path (GAMMA_KUBECONFIG) can still load locally built images.
+// Package harness describes the Kubernetes cluster that the suites run
+// against. Providers (harness/local, harness/kind, harness/existing)
+// implement Provider; package harness/providers chooses one by name and
+// opens the cluster of a kubeconfig. Whatever provider made it, a cluster is
+// described by a Cluster record written next to its kubeconfig, so tests
+// that only get the kubeconfig path (GAMMA_KUBECONFIG) can still reach the
+// provider that loads locally built images into it.
 package harness
 
 import (
@@ -11,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // KubeconfigEnv names the environment variable through which tests receive
@@ -22,7 +26,14 @@ const KubeconfigEnv = "GAMMA_KUBECONFIG"
 // RecordFile is the name of the Cluster record next to the kubeconfig.
 const RecordFile = "gamma-cluster.json"
 
-// Provider makes and removes one cluster.
+// ImageLoader loads images into a cluster.
+type ImageLoader interface {
+	// LoadImages imports OCI image tarballs (see package images) into the
+	// nodes of c, so that pods can use them without any pull.
+	LoadImages(ctx context.Context, c *Cluster, tarballs ...string) error
+}
+
+// Provider makes and removes one cluster, and loads images into it.
 type Provider interface {
 	// Up creates the cluster, or returns it when it is already up and healthy.
 	Up(ctx context.Context) (*Cluster, error)
@@ -30,18 +41,46 @@ type Provider interface {
 	Down(ctx context.Context) error
 	// Status describes the cluster, or returns an error when it is not up.
 	Status(ctx context.Context) (string, error)
+	ImageLoader
 }
 
-// Cluster describes a running cluster.
+// Cluster describes a running cluster: what every stage after Up needs.
 type Cluster struct {
+	// Provider names the provider that made the cluster (local, kind,
+	// existing).
 	Provider   string `json:"provider"`
 	Name       string `json:"name"`
 	Kubeconfig string `json:"kubeconfig"`
-	Context    string `json:"context,omitempty"`
-	// ContainerdSocket and Ctr are set when images are loaded with
-	// containerd's ctr (local provider).
-	ContainerdSocket string `json:"containerdSocket,omitempty"`
-	Ctr              string `json:"ctr,omitempty"`
+	// Context is the kubeconfig context; empty means its current context.
+	Context string `json:"context,omitempty"`
+	// Loader loads images into the cluster: the provider that made or
+	// opened it. It is not part of the record.
+	Loader ImageLoader `json:"-"`
+}
+
+// RESTConfig returns the client configuration of the cluster, from its
+// kubeconfig and context. It is the one way the harness turns a kubeconfig
+// into a rest.Config.
+func (c *Cluster) RESTConfig() (*rest.Config, error) {
+	if c.Kubeconfig == "" {
+		return nil, Setupf("no kubeconfig given: pass --kubeconfig=<file> (and --context to pick a context)")
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	if err != nil {
+		return nil, Setupf("kubeconfig %s (context %q): %w (fix: pass the kubeconfig of a running cluster, e.g. the one `gammaconf cluster up` printed)", c.Kubeconfig, c.Context, err)
+	}
+	return cfg, nil
+}
+
+// LoadImages imports OCI image tarballs (see package images) through the
+// cluster's Loader, so that pods can use them without any pull.
+func (c *Cluster) LoadImages(ctx context.Context, tarballs ...string) error {
+	if c.Loader == nil {
+		return fmt.Errorf("cluster %s (kubeconfig %s) has no image loader: get it from its provider's Up or from providers.Open(kubeconfig)", c.Name, c.Kubeconfig)
+	}
+	return c.Loader.LoadImages(ctx, c, tarballs...)
 }
 
 // Save writes the record next to the kubeconfig.
@@ -53,11 +92,12 @@ func (c *Cluster) Save() error {
 	return os.WriteFile(filepath.Join(filepath.Dir(c.Kubeconfig), RecordFile), data, 0o644)
 }
 
-// Open returns the cluster whose kubeconfig is at path. Without a record
-// next to it, the cluster is an existing one that images cannot be loaded into.
-func Open(kubeconfig string) (*Cluster, error) {
+// ReadRecord returns the record next to the kubeconfig at path, with no
+// Loader (providers.Open adds it). Without a record next to it, the
+// cluster is an existing one.
+func ReadRecord(kubeconfig string) (*Cluster, error) {
 	if _, err := os.Stat(kubeconfig); err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`)", kubeconfig, err)
+		return nil, Setupf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass the kubeconfig of a running cluster)", kubeconfig, err)
 	}
 	data, err := os.ReadFile(filepath.Join(filepath.Dir(kubeconfig), RecordFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -68,35 +108,7 @@ func Open(kubeconfig string) (*Cluster, error) {
 	}
 	var c Cluster
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("cluster record next to %s: %w", kubeconfig, err)
+		return nil, fmt.Errorf("cluster record %s: %w (remove it, or bring the cluster up again with `gammaconf cluster up`)", filepath.Join(filepath.Dir(kubeconfig), RecordFile), err)
 	}
 	return &c, nil
-}
-
-// ImageLoader loads image tarballs into a cluster made by one provider.
-type ImageLoader func(ctx context.Context, c *Cluster, tarballs []string) error
-
-var loaders = map[string]ImageLoader{}
-
-// RegisterImageLoader is called by provider packages (in init) whose
-// clusters load images in their own way.
-func RegisterImageLoader(provider string, l ImageLoader) { loaders[provider] = l }
-
-// LoadImages imports OCI image tarballs (see package images) so that pods can
-// use them without any pull. For a kind cluster, the caller must import
-// gamma-conformance/harness/kind.
-func (c *Cluster) LoadImages(ctx context.Context, tarballs ...string) error {
-	if l := loaders[c.Provider]; l != nil {
-		return l(ctx, c, tarballs)
-	}
-	if c.ContainerdSocket == "" {
-		return fmt.Errorf("the %s provider cannot load local images: push them to a registry the cluster can pull from", c.Provider)
-	}
-	for _, t := range tarballs {
-		cmd := exec.CommandContext(ctx, c.Ctr, "--address", c.ContainerdSocket, "--namespace", "k8s.io", "images", "import", t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("importing image %s: %w: %s", t, err, out)
-		}
-	}
-	return nil
 }

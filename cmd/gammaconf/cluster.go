@@ -3,13 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"gamma-conformance/harness"
-	"gamma-conformance/harness/existing"
 	"gamma-conformance/harness/kind"
 	"gamma-conformance/harness/local"
+	"gamma-conformance/harness/providers"
 )
 
 type clusterFlags struct {
@@ -40,7 +41,7 @@ provider, not root, a kubeconfig that is unreadable or whose cluster does not
 answer, no Gateway API CRDs on an existing cluster). The error says the fix.`,
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.provider, "provider", "local", "cluster provider: local (this host, needs Linux and root), kind, or existing")
+	pf.StringVar(&f.provider, "provider", "local", "cluster provider: "+strings.Join(providers.Names, ", ")+" (local: this host, needs Linux and root)")
 	pf.StringVar(&f.dir, "dir", "", "state directory, the kubeconfig is <dir>/kubeconfig (default "+local.DefaultDir+", or "+kind.DefaultDir+" for kind)")
 	pf.StringVar(&f.name, "name", "gamma", "kind provider: cluster name")
 	pf.BoolVar(&f.retain, "retain", false, "kind provider: keep the nodes when creating the cluster fails (for debugging)")
@@ -102,14 +103,6 @@ func (f *clusterFlags) newProvider() (harness.Provider, error) {
 	if !f.offline {
 		return nil, harness.Setupf("--offline=false is not supported: no registry is reachable, every image is built locally")
 	}
-	switch f.provider {
-	case "local":
-		return local.New(local.Options{Dir: f.dir, Out: os.Stderr, VerifyClean: f.verifyClean}), nil
-	case "existing":
-		return &existing.Provider{Kubeconfig: f.kubeconfig, Context: f.context}, nil
-	case "kind":
-		return kind.New(kind.Options{Name: f.name, Dir: f.dir, Out: os.Stderr, Retain: f.retain}), nil
-	default:
-		return nil, harness.Setupf("unknown provider %q: use --provider=local (this host, as root), kind or existing (with --kubeconfig)", f.provider)
-	}
+	return providers.New(f.provider, providers.Options{Dir: f.dir, Name: f.name, Kubeconfig: f.kubeconfig, Context: f.context,
+		Out: os.Stderr, Retain: f.retain, VerifyClean: f.verifyClean})
 }

@@ -2,27 +2,30 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/local"
+	"gamma-conformance/harness/providers"
 )
 
 func crdsCommand() *cobra.Command {
 	var kubeconfig, channel string
 	cmd := &cobra.Command{Use: "crds", Short: "install the Gateway API CRDs (v1.6.3, the version the suites are built for)"}
-	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", filepath.Join(local.DefaultDir, "kubeconfig"), "kubeconfig of the cluster")
+	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", local.DefaultKubeconfig, "kubeconfig of the cluster")
 	install := &cobra.Command{
 		Use:   "install",
 		Short: "apply the CRDs of one channel and wait until they are served",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			c, err := providers.Open(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+				return err
+			}
+			cfg, err := c.RESTConfig()
+			if err != nil {
+				return err
 			}
 			n, err := crds.Install(cmd.Context(), cfg, channel)
 			if err != nil {

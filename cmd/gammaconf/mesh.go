@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"gamma-conformance/harness"
 	"gamma-conformance/harness/local"
 	"gamma-conformance/harness/mesh"
+	"gamma-conformance/harness/providers"
 )
 
 func meshCommand() *cobra.Command {
@@ -22,13 +21,13 @@ The images are built from this source tree and loaded into the cluster
 (local and kind providers); nothing is pulled. Enroll a namespace with the
 label ` + mesh.InjectLabel + ` (the suites take it as --namespace-labels).`,
 	}
-	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", filepath.Join(local.DefaultDir, "kubeconfig"), "kubeconfig of the cluster (the one `gammaconf cluster up` printed)")
+	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", local.DefaultKubeconfig, "kubeconfig of the cluster (the one `gammaconf cluster up` printed)")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "install",
 		Short: "build, load and apply the reference mesh, and wait until it is ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := harness.Open(kubeconfig)
+			c, err := providers.Open(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -44,7 +43,7 @@ label ` + mesh.InjectLabel + ` (the suites take it as --namespace-labels).`,
 		Short: "remove the reference mesh",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := harness.Open(kubeconfig)
+			c, err := providers.Open(kubeconfig)
 			if err != nil {
 				return err
 			}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/tools/clientcmd"
-
 	"gamma-conformance/harness"
 )
 
@@ -26,7 +24,7 @@ func TestInstallExperimental(t *testing.T) {
 	if kubeconfig == "" {
 		t.Skipf("%s is not set: run `make test`, which brings the local cluster up", harness.KubeconfigEnv)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err := (&harness.Cluster{Kubeconfig: kubeconfig}).RESTConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

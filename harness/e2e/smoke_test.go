@@ -21,13 +21,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/images"
 	"gamma-conformance/harness/internal/artifacts"
-	_ "gamma-conformance/harness/kind" // loads images into kind clusters
+	"gamma-conformance/harness/providers"
 )
 
 const probeImage = "gamma-conformance.local/probe:e2e"
@@ -43,11 +42,11 @@ func setup(t *testing.T) (*env, *harness.Cluster) {
 	if path == "" {
 		t.Skipf("%s is not set, so there is no cluster: run `make test` as root, or export %s=<kubeconfig>", harness.KubeconfigEnv, harness.KubeconfigEnv)
 	}
-	cluster, err := harness.Open(path)
+	cluster, err := providers.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	cfg, err := cluster.RESTConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

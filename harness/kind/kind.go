@@ -2,7 +2,9 @@
 // with a node image built locally (debootstrap + kind's base files + our
 // Kubernetes binaries + every image preloaded), so nothing is pulled. It
 // talks to the Docker engine named by DOCKER_HOST; on the CI machines that
-// engine is started by hack/kind-docker-host.sh.
+// engine is started by hack/kind-docker-host.sh. The provider is also an
+// e2e-framework cluster provider (package harness/e2eprovider) that needs
+// neither the kind nor the docker CLI for the cluster itself.
 package kind
 
 import (
@@ -20,13 +22,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/support"
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"gamma-conformance/harness"
+	"gamma-conformance/harness/e2eprovider"
 	"gamma-conformance/harness/internal/artifacts"
 	"gamma-conformance/harness/internal/clusterdns"
 	"gamma-conformance/harness/internal/progress"
@@ -45,15 +48,23 @@ type Options struct {
 	Retain bool
 }
 
-// Provider is the kind provider.
+// Provider is the kind provider. It is also an e2e-framework cluster
+// provider (support.E2EClusterProviderWithImageLoader): see package
+// harness/e2eprovider.
 type Provider struct {
+	e2eAdapter
 	opts Options
 	log  *progress.Log
 }
 
-var _ harness.Provider = (*Provider)(nil)
+// e2eAdapter is embedded under an unexported name: its methods are
+// promoted, the field is not exported.
+type e2eAdapter = e2eprovider.Adapter
 
-func init() { harness.RegisterImageLoader("kind", loadImages) }
+var (
+	_ harness.Provider                          = (*Provider)(nil)
+	_ support.E2EClusterProviderWithImageLoader = (*Provider)(nil)
+)
 
 // New returns a kind provider.
 func New(opts Options) *Provider {
@@ -66,7 +77,17 @@ func New(opts Options) *Provider {
 	if opts.Cache == "" {
 		opts.Cache = artifacts.DefaultCacheDir()
 	}
-	return &Provider{opts: opts, log: progress.New(opts.Out)}
+	p := &Provider{opts: opts, log: progress.New(opts.Out)}
+	p.e2eAdapter = *e2eprovider.New(p)
+	return p
+}
+
+// WithName names the kind cluster (e2e-framework calls it with the name
+// given to envfuncs.CreateCluster).
+func (p *Provider) WithName(name string) support.E2EClusterProvider {
+	p.opts.Name = name
+	p.e2eAdapter.WithName(name)
+	return p
 }
 
 func (p *Provider) kubeconfig() string { return filepath.Join(p.opts.Dir, "kubeconfig") }
@@ -111,7 +132,7 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &harness.Cluster{Provider: "kind", Name: p.opts.Name, Kubeconfig: p.kubeconfig(), Context: "kind-" + p.opts.Name}
+	c := &harness.Cluster{Provider: "kind", Name: p.opts.Name, Kubeconfig: p.kubeconfig(), Context: "kind-" + p.opts.Name, Loader: p}
 	names, err := kp.List()
 	if err != nil {
 		return nil, err
@@ -150,7 +171,7 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 		}
 		return nil, err
 	}
-	if err := p.log.Step("cluster DNS without upstream forwarding, system pods Ready", func() error { return p.fixDNS(ctx, c.Kubeconfig) }); err != nil {
+	if err := p.log.Step("cluster DNS without upstream forwarding, system pods Ready", func() error { return p.fixDNS(ctx, c) }); err != nil {
 		_ = kp.Delete(p.opts.Name, c.Kubeconfig)
 		return nil, err
 	}
@@ -158,8 +179,8 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 	return c, c.Save()
 }
 
-func (p *Provider) fixDNS(ctx context.Context, kubeconfig string) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+func (p *Provider) fixDNS(ctx context.Context, c *harness.Cluster) error {
+	cfg, err := c.RESTConfig()
 	if err != nil {
 		return err
 	}
@@ -295,13 +316,13 @@ func (p *Provider) Status(context.Context) (string, error) {
 	return fmt.Sprintf("kind cluster %s: %d node(s), kubeconfig %s", p.opts.Name, len(nodes), p.kubeconfig()), nil
 }
 
-// loadImages imports image tarballs into every node of a kind cluster.
-func loadImages(_ context.Context, c *harness.Cluster, tarballs []string) error {
+// LoadImages imports image tarballs into every node of the kind cluster.
+func (p *Provider) LoadImages(_ context.Context, _ *harness.Cluster, tarballs ...string) error {
 	kp, err := kindProvider()
 	if err != nil {
 		return err
 	}
-	nodes, err := kp.ListInternalNodes(c.Name)
+	nodes, err := kp.ListInternalNodes(p.opts.Name)
 	if err != nil {
 		return err
 	}
@@ -317,4 +338,13 @@ func loadImages(_ context.Context, c *harness.Cluster, tarballs []string) error 
 		}
 	}
 	return nil
+}
+
+// ExportLogs collects the logs of the kind cluster's nodes into dest.
+func (p *Provider) ExportLogs(_ context.Context, dest string) error {
+	kp, err := kindProvider()
+	if err != nil {
+		return err
+	}
+	return kp.CollectLogs(p.opts.Name, dest)
 }

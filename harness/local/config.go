@@ -23,6 +23,9 @@ const (
 	ownChain = "GAMMA-LOCAL"
 )
 
+// kubeconfigFile is the admin kubeconfig's name in the state directory.
+const kubeconfigFile = "kubeconfig"
+
 // paths of everything under the state directory.
 type paths struct{ dir string }
 
@@ -30,7 +33,7 @@ func (p paths) join(elem ...string) string { return filepath.Join(append([]strin
 func (p paths) pki(name string) string     { return p.join("pki", name) }
 func (p paths) kubeconfig(who string) string {
 	if who == "admin" {
-		return p.join("kubeconfig")
+		return p.join(kubeconfigFile)
 	}
 	return p.join("kubeconfigs", who+".kubeconfig")
 }

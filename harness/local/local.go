@@ -3,7 +3,8 @@
 // kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
 // kube-proxy (iptables) and CoreDNS on containerd + runc + the CNI bridge
 // plugin, all built or installed locally; nothing is ever pulled and no
-// packet leaves the machine. Down removes everything Up made.
+// packet leaves the machine. Down removes everything Up made. The provider
+// is also an e2e-framework cluster provider (package harness/e2eprovider).
 package local
 
 import (
@@ -19,7 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"sigs.k8s.io/e2e-framework/support"
+
 	"gamma-conformance/harness"
+	"gamma-conformance/harness/e2eprovider"
 	"gamma-conformance/harness/internal/artifacts"
 	"gamma-conformance/harness/internal/hostsnap"
 	"gamma-conformance/harness/internal/progress"
@@ -27,6 +31,10 @@ import (
 
 // DefaultDir is where the local cluster keeps its state by default.
 const DefaultDir = "/var/lib/gamma-conformance/local"
+
+// DefaultKubeconfig is the kubeconfig of the local cluster in DefaultDir:
+// the default --kubeconfig of every gammaconf command.
+const DefaultKubeconfig = DefaultDir + "/" + kubeconfigFile
 
 // Options configure the local provider.
 type Options struct {
@@ -41,14 +49,24 @@ type Options struct {
 	VerifyClean bool
 }
 
-// Provider is the local provider.
+// Provider is the local provider. It is also an e2e-framework cluster
+// provider (support.E2EClusterProviderWithImageLoader): see package
+// harness/e2eprovider.
 type Provider struct {
+	e2eAdapter
 	opts Options
 	p    paths
 	log  *progress.Log
 }
 
-var _ harness.Provider = (*Provider)(nil)
+// e2eAdapter is embedded under an unexported name: its methods are
+// promoted, the field is not exported.
+type e2eAdapter = e2eprovider.Adapter
+
+var (
+	_ harness.Provider                          = (*Provider)(nil)
+	_ support.E2EClusterProviderWithImageLoader = (*Provider)(nil)
+)
 
 // New returns a local provider.
 func New(opts Options) *Provider {
@@ -62,7 +80,9 @@ func New(opts Options) *Provider {
 	if err == nil {
 		opts.Dir = abs
 	}
-	return &Provider{opts: opts, p: paths{dir: opts.Dir}, log: progress.New(opts.Out)}
+	p := &Provider{opts: opts, p: paths{dir: opts.Dir}, log: progress.New(opts.Out)}
+	p.e2eAdapter = *e2eprovider.New(p)
+	return p
 }
 
 // state is what Down needs to know about what Up did.
@@ -140,13 +160,14 @@ func (p *Provider) Up(ctx context.Context) (*harness.Cluster, error) {
 }
 
 func (p *Provider) cluster() (*harness.Cluster, error) {
-	c, err := harness.Open(p.p.kubeconfig("admin"))
+	c, err := harness.ReadRecord(p.p.kubeconfig("admin"))
 	if err != nil {
 		return nil, err
 	}
 	if c.Provider != "local" {
 		return nil, fmt.Errorf("%s holds no local cluster", p.opts.Dir)
 	}
+	c.Loader = p
 	return c, nil
 }
 
@@ -214,8 +235,7 @@ func (p *Provider) up(ctx context.Context, set *artifacts.Set) (*harness.Cluster
 	}); err != nil {
 		return nil, err
 	}
-	c := &harness.Cluster{Provider: "local", Name: nodeName, Kubeconfig: p.p.kubeconfig("admin"), Context: "gamma-local",
-		ContainerdSocket: p.p.containerdSocket(), Ctr: lookPath("ctr")}
+	c := p.record()
 	var imported sync.WaitGroup
 	var importErr error
 	imported.Add(1)
@@ -226,7 +246,7 @@ func (p *Provider) up(ctx context.Context, set *artifacts.Set) (*harness.Cluster
 			for _, t := range set.Images {
 				tars = append(tars, t)
 			}
-			return c.LoadImages(ctx, tars...)
+			return p.LoadImages(ctx, c, tars...)
 		})
 	}()
 	err := p.startControlPlane(ctx, byName)

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"gamma-conformance/harness/internal/artifacts"
 	"gamma-conformance/harness/internal/pki"
@@ -82,7 +81,7 @@ func (p *Provider) writeConfig() error {
 }
 
 func (p *Provider) restConfig() (*rest.Config, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", p.p.kubeconfig("admin"))
+	cfg, err := p.record().RESTConfig()
 	if err != nil {
 		return nil, err
 	}

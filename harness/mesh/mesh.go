@@ -28,7 +28,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gamma-conformance/harness"
@@ -58,7 +57,8 @@ type Options struct {
 	Log     io.Writer
 }
 
-// Install builds, loads and applies the reference mesh, and waits until the
+// Install builds, loads (through c.Loader: get c from the provider's Up or
+// from providers.Open) and applies the reference mesh, and waits until the
 // controller is ready and the webhook trusts its CA.
 func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	if o.Timeout == 0 {
@@ -171,10 +171,9 @@ func Uninstall(ctx context.Context, c *harness.Cluster, logw io.Writer) error {
 }
 
 func newClient(c *harness.Cluster) (client.Client, error) {
-	loading := &clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Kubeconfig}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading, &clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+	cfg, err := c.RESTConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", c.Kubeconfig, err)
+		return nil, err
 	}
 	return client.New(cfg, client.Options{})
 }

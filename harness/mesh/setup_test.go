@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/crds"
+	"gamma-conformance/harness/providers"
 )
 
 // setup installs the experimental Gateway API CRDs and the reference mesh on
@@ -21,11 +21,11 @@ func setup(ctx context.Context, tb testing.TB) (kubeconfig string, cfg *rest.Con
 	if kubeconfig == "" {
 		tb.Skipf("%s is not set: run `make test` or `make bench`, which bring the local cluster up", harness.KubeconfigEnv)
 	}
-	c, err := harness.Open(kubeconfig)
+	c, err := providers.Open(kubeconfig)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err = c.RESTConfig()
 	if err != nil {
 		tb.Fatal(err)
 	}
