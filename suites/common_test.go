@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/sets"
-	"sigs.k8s.io/gateway-api/pkg/features"
+	"gamma-conformance/profiles"
 )
 
 var progressMu sync.Mutex
@@ -24,15 +22,6 @@ func progress(format string, args ...any) {
 	progressMu.Lock()
 	defer progressMu.Unlock()
 	fmt.Fprintf(os.Stderr, "[%7.1fs] %s\n", time.Since(runStart).Seconds(), fmt.Sprintf(format, args...))
-}
-
-func sortedNames(s sets.Set[features.FeatureName]) []string {
-	out := make([]string, 0, s.Len())
-	for f := range s {
-		out = append(out, string(f))
-	}
-	sort.Strings(out)
-	return out
 }
 
 // dropped are the flags a rerun command replaces: test selection of go
@@ -100,4 +89,32 @@ func flagLookupValue(name string) string {
 		return f.Value.String()
 	}
 	return ""
+}
+
+// featureFlag returns the names in the comma-separated value of a flag.
+func featureFlag(name string) []string {
+	var out []string
+	for _, s := range strings.Split(flagLookupValue(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// checkFeatureFlags fails on a name in --supported-features or
+// --exempt-features that no suite knows (upstream ignores those silently).
+func checkFeatureFlags() error {
+	for _, name := range []string{"supported-features", "exempt-features"} {
+		if err := profiles.CheckFeatureNames("--"+name, featureFlag(name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

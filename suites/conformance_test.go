@@ -1,135 +1,109 @@
 package suites
 
 import (
-	"os"
-	"path/filepath"
+	"context"
+	"regexp"
 	"sync"
 	"testing"
-	"time"
 
-	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/types"
-	"github.com/onsi/gomega"
-	"github.com/stretchr/testify/require"
+	"github.com/onsi/ginkgo/v2"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/gateway-api/conformance"
-	meshtests "sigs.k8s.io/gateway-api/conformance/tests/mesh"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
-	"sigs.k8s.io/yaml"
 
 	"gamma-conformance/suites/internal/config"
+	"gamma-conformance/suites/semantics"
+	"gamma-conformance/suites/upstream"
 )
 
-// The two suites, in the order they run: go test runs tests in file and
-// declaration order, and the semantics fixtures are prepared while the
-// upstream tests run.
+// The two suites, in the order they run (go test runs tests in file and
+// declaration order). Each maps the binary's flags to its Config and keeps
+// what it found for the results file (TestMain writes it).
+
+var (
+	ranMu             sync.Mutex
+	upRes             *upstream.Results
+	semRes            *semantics.Results
+	runCtx, cancelRun = context.WithCancel(context.Background())
+)
 
 // TestUpstream runs the upstream mesh conformance tests, unmodified, with
-// the upstream runner's flags. The report is generated in a Cleanup
-// registered before Run: since v1.6.2 Run clears its running state in its
-// own Cleanup, so Report() right after Run() would fail.
+// the upstream runner's flags.
 func TestUpstream(t *testing.T) {
 	requireCluster(t)
 	phase.Store(phaseUpstream)
 	defer phase.Store(phaseNone)
-	if c, err := semanticsCluster(); err == nil {
-		start := time.Now()
-		require.NoError(t, c.WaitNotTerminating(t.Context(), 3*time.Minute, suite.MeshNamespace, suite.MeshConsumerNamespace))
-		if waited := time.Since(start); waited > time.Second {
-			progress("upstream: waited %.1fs for an earlier run's namespaces to terminate", waited.Seconds())
-		}
-	}
 	opts := conformance.DefaultOptions(t)
-	if len(opts.ConformanceProfiles) == 0 {
-		opts.ConformanceProfiles = []suite.ConformanceProfileName{suite.MeshHTTPConformanceProfileName, suite.MeshGRPCConformanceProfileName}
-	}
 	if flagSet("report-output") {
-		require.NoError(t, opts.Implementation.Validate(), "--report-output needs the implementation flags (--organization, --project, --url, --version, --contact)")
+		if err := opts.Implementation.Validate(); err != nil {
+			t.Fatalf("--report-output needs the implementation flags (--organization, --project, --url, --version, --contact): %v", err)
+		}
 	} else {
-		opts.ReportOutputPath = filepath.Join(config.Current.OutputDir, upstreamFile)
+		opts.ReportOutputPath = config.Current.UpstreamReport()
 	}
-	opts.Hook = upstream.record
-	if opts.AllowCRDsMismatch {
-		progress("upstream: --allow-crds-mismatch: the report's version and channel become UNDEFINED; such a report is not valid for submission")
-	}
-	t.Cleanup(func() {
-		upstream.mu.Lock()
-		defer upstream.mu.Unlock()
-		upstream.ran = true
-		upstream.setupFailed = t.Failed() && len(upstream.tests) == 0
+	res := upstream.Run(t, upstream.Config{
+		Options:       opts,
+		DumpOnFailure: config.Current.DumpOnFailure,
+		DumpDir:       config.Current.DumpDir,
+		Start:         runStart,
+		Rerun: func(test string) string {
+			return rerunCommand("TestUpstream", "--run-test="+test)
+		},
+		FailureText: capture.Output,
 	})
-	s, err := suite.NewConformanceTestSuite(opts)
-	require.NoError(t, err, "error initializing conformance suite")
-
-	upstream.mu.Lock()
-	upstream.ran, upstream.opts, upstream.supported = true, opts, s.SupportedFeatures
-	upstream.profiles = upstreamProfiles(opts, s.SupportedFeatures)
-	upstream.mu.Unlock()
-
-	t.Cleanup(func() {
-		report, err := s.Report()
-		require.NoError(t, err, "error generating conformance profile report")
-		raw, err := yaml.Marshal(report)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(opts.ReportOutputPath, raw, 0o600), "error writing report")
-		t.Logf("upstream conformance report written to %s", opts.ReportOutputPath)
-		upstream.mu.Lock()
-		upstream.report, upstream.reportPath = report, opts.ReportOutputPath
-		upstream.mu.Unlock()
-	})
-	start := time.Now()
-	s.Setup(t, meshtests.MeshConformanceTests)
-	progress("upstream: setup done in %.1fs, running %d mesh tests", time.Since(start).Seconds(), len(meshtests.MeshConformanceTests))
-	upstream.mu.Lock()
-	upstream.last = time.Now()
-	upstream.mu.Unlock()
-	require.NoError(t, s.Run(t, meshtests.MeshConformanceTests))
+	ranMu.Lock()
+	upRes = &res
+	ranMu.Unlock()
 }
 
-// TestSemantics runs the GAMMA semantics suite. Fixtures of the specs that
-// will run are prepared ahead (see fixtures_test.go); each spec still owns
-// its namespaces.
+// TestSemantics runs the GAMMA semantics suite.
 func TestSemantics(t *testing.T) {
 	requireCluster(t)
-	gomega.RegisterFailHandler(Fail)
-	if _, err := semanticsCluster(); err != nil {
-		t.Fatal(err)
-	}
 	if interrupted.Load() {
 		t.Skip("interrupted")
 	}
+	cfg, err := semanticsConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
 	phase.Store(phaseSemantics)
 	defer phase.Store(phaseNone)
-	startPrewarm()
-	waitInitialFixtures(prewarmCtx)
-	if interrupted.Load() {
-		t.Skip("interrupted while the fixtures were being prepared")
-	}
-	suiteConfig, reporterConfig := GinkgoConfiguration()
-	RunSpecs(t, semanticsSuite, suiteConfig, reporterConfig)
+	res := semantics.Run(t, cfg)
+	ranMu.Lock()
+	semRes = &res
+	ranMu.Unlock()
 }
 
-var prewarmOnce sync.Once
-
-// startPrewarm picks the specs that will run (PreviewSpecs applies the
-// focus, skip and label filters) and starts preparing their fixtures.
-func startPrewarm() {
-	prewarmOnce.Do(func() {
-		if _, err := semanticsCluster(); err != nil {
-			return
-		}
-		suiteConfig, _ := GinkgoConfiguration()
-		if suiteConfig.DryRun {
-			return
-		}
-		previewing = true
-		preview := PreviewSpecs(semanticsSuite)
-		previewing = false
-		var texts []string
-		for _, sr := range preview.SpecReports {
-			if sr.LeafNodeType == types.NodeTypeIt && sr.State == types.SpecStatePassed {
-				texts = append(texts, sr.LeafNodeText)
-			}
-		}
-		prewarm(texts)
-	})
+// semanticsConfig maps the flags to the semantics suite's Config: our own,
+// the upstream runner's namespace and feature flags, and Ginkgo's
+// selection flags.
+func semanticsConfig() (semantics.Config, error) {
+	rc, err := ctrlconfig.GetConfig()
+	if err != nil {
+		return semantics.Config{}, err
+	}
+	f := config.Current
+	gc, _ := ginkgo.GinkgoConfiguration()
+	return semantics.Config{
+		RESTConfig:           rc,
+		ControllerName:       f.ControllerName,
+		NamespaceLabels:      suite.ParseKeyValuePairs(flagLookupValue("namespace-labels")),
+		NamespaceAnnotations: suite.ParseKeyValuePairs(flagLookupValue("namespace-annotations")),
+		EchoImage:            f.EchoImage,
+		ConvergenceTimeout:   f.ConvergenceTimeout,
+		ReadyTimeout:         f.ReadyTimeout,
+		DumpOnFailure:        f.DumpOnFailure,
+		DumpDir:              f.DumpDir,
+		KeepOnFailure:        f.KeepOnFailure,
+		LabelFilter:          gc.LabelFilter,
+		Focus:                gc.FocusStrings,
+		Skip:                 gc.SkipStrings,
+		SupportedFeatures:    featureFlag("supported-features"),
+		ExemptFeatures:       featureFlag("exempt-features"),
+		AllFeatures:          flagLookupValue("all-features") == "true",
+		Context:              runCtx,
+		Rerun: func(fullText string) string {
+			return rerunCommand("TestSemantics", "--ginkgo.focus=^"+regexp.QuoteMeta(fullText)+"$")
+		},
+	}, nil
 }

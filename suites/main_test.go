@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,10 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
+
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/internal/config"
 	"gamma-conformance/suites/internal/gotest"
 	"gamma-conformance/suites/internal/kube"
+	"gamma-conformance/suites/upstream"
 )
 
 // capture holds the go test output of this run, for upstream failure text.
@@ -42,7 +49,6 @@ func TestMain(m *testing.M) {
 	runStart = time.Now()
 	code := m.Run()
 	capture.Stop()
-	releaseUnclaimedFixtures()
 	r, err := writeResults()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gamma-conformance suites:", err)
@@ -57,6 +63,72 @@ func TestMain(m *testing.M) {
 		code = 130
 	}
 	os.Exit(code)
+}
+
+// writeResults writes the results file of whatever ran. It writes nothing
+// when neither suite ran (e.g. -test.run selected no suite).
+func writeResults() (*results.Results, error) {
+	ranMu.Lock()
+	up, sem := upRes, semRes
+	ranMu.Unlock()
+	if up == nil && sem == nil {
+		return nil, nil
+	}
+	f := config.Current
+	meta := results.Results{
+		SuiteVersion: f.SuiteVersion,
+		Implementation: results.Implementation{
+			Organization: flagLookupValue("organization"),
+			Project:      flagLookupValue("project"),
+			URL:          flagLookupValue("url"),
+			Version:      flagLookupValue("version"),
+			Contact:      featureFlag("contact"),
+		},
+		Run: results.Run{
+			Start: runStart, End: time.Now(), Mode: flagLookupValue("mode"),
+			ControllerName: f.ControllerName, Command: os.Args[0], Args: os.Args[1:],
+		},
+	}
+	if up == nil || up.Report == nil {
+		meta.GatewayAPI = installedGatewayAPI()
+	}
+	r := Combine(meta, f.ResultsOutput, up, sem)
+	if err := results.Write(f.ResultsOutput, r); err != nil {
+		return nil, fmt.Errorf("write %s: %w", f.ResultsOutput, err)
+	}
+	u, s := r.Count(results.Upstream), r.Count(results.Semantics)
+	progress("results written to %s: upstream %d passed %d failed %d skipped %d not-supported; semantics %d passed %d failed %d skipped %d not-supported",
+		f.ResultsOutput, u.Passed, u.Failed, u.Skipped, u.NotSupported, s.Passed, s.Failed, s.Skipped, s.NotSupported)
+	return r, nil
+}
+
+// installedGatewayAPI reads the bundle version and channel of the installed
+// HTTPRoute CRD, for runs without the upstream part.
+func installedGatewayAPI() results.GatewayAPI {
+	unknown := results.GatewayAPI{Version: "UNDEFINED", Channel: "UNDEFINED"}
+	c, err := binaryCluster()
+	if err != nil {
+		return unknown
+	}
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
+		return unknown
+	}
+	a := crd.GetAnnotations()
+	return results.GatewayAPI{Version: a["gateway.networking.k8s.io/bundle-version"], Channel: a["gateway.networking.k8s.io/channel"]}
+}
+
+// binaryCluster is an API client for the binary's own needs (CRD version,
+// cleanup after an interrupt), from --kubeconfig.
+func binaryCluster() (*kube.Cluster, error) {
+	rc, err := ctrlconfig.GetConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kube.NewCluster(rc, kube.Options{})
 }
 
 // negativeControlExit turns a no-mesh run into a verdict: failures are
@@ -98,34 +170,35 @@ const (
 var (
 	phase       atomic.Int32
 	interrupted atomic.Bool
-	// interruptedCh is closed at the first interrupt.
-	interruptedCh = make(chan struct{})
 )
 
-// handleInterrupts: a first interrupt during the semantics suite lets
-// Ginkgo stop the current spec and clean up, then skips what is left; during
-// the upstream suite (which cannot be stopped midway) it deletes what this
-// binary created and exits. A second interrupt exits at once.
+// handleInterrupts: a first interrupt during the semantics suite stops the
+// current spec, lets it clean up, and skips what is left; during the
+// upstream suite (which cannot be stopped midway) it deletes the upstream
+// fixture and exits. A second interrupt exits at once.
 func handleInterrupts() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	for n := 0; ; n++ {
 		<-sigs
-		if !interrupted.Swap(true) {
-			close(interruptedCh)
-		}
+		interrupted.Store(true)
 		if n > 0 {
 			progress("interrupted again: exiting now; namespaces labelled %s=semantics and gateway-conformance-mesh* may be left", kube.SuiteLabel)
 			os.Exit(130)
 		}
-		cancelPrewarm()
+		cancelRun()
 		if phase.Load() == phaseSemantics {
 			progress("interrupted: stopping the semantics suite after cleanup (interrupt again to exit now)")
 			continue
 		}
 		progress("interrupted: cleaning up, then exiting (interrupt again to exit now)")
-		releaseUnclaimedFixtures()
-		deleteUpstreamNamespaces()
+		if c, err := binaryCluster(); err == nil && flagLookupValue("cleanup-base-resources") != "false" {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := upstream.DeleteNamespaces(ctx, c); err != nil {
+				progress("cleanup: %v", err)
+			}
+			cancel()
+		}
 		os.Exit(130)
 	}
 }

@@ -9,12 +9,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
-)
 
-// EchoImage is the image of the upstream mesh fixture (Istio's echo server
-// and its exec-based client). The harness builds and preloads it; it is never
-// pulled.
-const EchoImage = "registry.k8s.io/gateway-api/echo-advanced:v1.5.1"
+	"gamma-conformance/suites/semantics"
+)
 
 // Flags are the suite binary's own options.
 type Flags struct {
@@ -44,11 +41,14 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&f.KeepOnFailure, "keep-on-failure", false, "semantics suite: keep the namespaces of a failed spec for debugging")
 	fs.BoolVar(&f.DumpOnFailure, "dump-on-failure", true, "semantics suite: write routes with status, proxy config dumps, pod logs and events of a failed spec")
 	fs.StringVar(&f.DumpDir, "dump-dir", "", "folder for failure dumps (default <output-dir>/dumps)")
-	fs.StringVar(&f.EchoImage, "echo-image", EchoImage, "semantics suite: the echo server and client image (must be present on the nodes)")
+	fs.StringVar(&f.EchoImage, "echo-image", semantics.DefaultEchoImage, "semantics suite: the echo server and client image (must be present on the nodes)")
 	fs.StringVar(&f.SuiteVersion, "suite-version", "dev", "version of the suites recorded in results.json")
 	fs.BoolVar(&f.NegativeControl, "negative-control", false, "the cluster has no mesh: exit 0 only if every semantics spec that tests mesh behaviour failed and every control passed")
 	return f
 }
+
+// UpstreamReport is the default path of the upstream report.
+func (f *Flags) UpstreamReport() string { return filepath.Join(f.OutputDir, "upstream-report.yaml") }
 
 // Resolve fills the defaults that depend on other flags and checks values.
 func (f *Flags) Resolve() error {

@@ -275,3 +275,12 @@ func (c *Cluster) FreePods(ctx context.Context) (int, error) {
 	}
 	return capacity - used, nil
 }
+
+// DeleteNamespace deletes a namespace; one that does not exist is no error.
+func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
+	err := c.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package suites
+package semantics
 
 import (
 	"context"
@@ -6,72 +6,30 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 
-	"gamma-conformance/suites/internal/config"
 	"gamma-conformance/suites/internal/dump"
 	"gamma-conformance/suites/internal/kube"
 )
 
-// specDef is what a spec declares before it runs.
-type specDef struct {
-	labels  []string
-	fixture kube.Fixture
-}
-
-var specDefs = map[string]specDef{}
-
-// meshIt declares a semantics spec: its labels (one per feature, plus
-// "control" for controls), the fixture it needs, and its body. Leaf texts
-// are unique across the suite (Ginkgo builds the tree twice: once for the
-// preview that picks the fixtures to prepare, once to run).
-func meshIt(text string, labels []string, fx kube.Fixture, body func(s *S)) bool {
-	specDefs[text] = specDef{labels: labels, fixture: fx}
-	return It(text, Label(labels...), func(ctx SpecContext) {
-		if missing := unsupported(labels); len(missing) > 0 {
-			Skip(notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see --supported-features / --exempt-features)")
-		}
-		s := begin(ctx, text)
-		body(s)
-		s.settle()
-	})
-}
-
-var (
-	clusterOnce sync.Once
-	clusterErr  error
-	theCluster  *kube.Cluster
-)
-
-// semanticsCluster builds the API clients once, from --kubeconfig (or the
-// usual kubeconfig lookup) and our flags.
-func semanticsCluster() (*kube.Cluster, error) {
-	clusterOnce.Do(func() {
-		cfg, err := ctrlconfig.GetConfig()
-		if err != nil {
-			clusterErr = fmt.Errorf("kubeconfig: %w (fix: pass --kubeconfig=<file>)", err)
-			return
-		}
-		f := config.Current
-		theCluster, clusterErr = kube.NewCluster(cfg, kube.Options{
-			ControllerName:       f.ControllerName,
-			NamespaceLabels:      suite.ParseKeyValuePairs(flagLookupValue("namespace-labels")),
-			NamespaceAnnotations: suite.ParseKeyValuePairs(flagLookupValue("namespace-annotations")),
-			EchoImage:            f.EchoImage,
-			ConvergenceTimeout:   f.ConvergenceTimeout,
-			ReadyTimeout:         f.ReadyTimeout,
-		})
-	})
-	return theCluster, clusterErr
+// host is what runs a spec: a *testing.T (Run) or Ginkgo (GinkgoSpecs).
+type specHost interface {
+	// fail stops the spec as failed; it does not return.
+	fail(msg string)
+	// skip stops the spec as skipped; it does not return.
+	skip(msg string)
+	// cleanup runs f when the spec ends, pass or fail.
+	cleanup(f func(ctx context.Context))
+	logf(format string, args ...any)
+	failed() bool
 }
 
 var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
@@ -85,27 +43,84 @@ func nsPrefix(text string) string {
 	return "gs-" + s
 }
 
-// S is one running spec: its cluster, namespaces and helpers.
+// S is one running spec: its cluster, namespaces and helpers. Its methods
+// fail the spec (and stop it) when an expectation does not hold.
 type S struct {
 	ctx     context.Context
+	r       *runner
+	spec    Spec
+	h       specHost
+	g       gomega.Gomega
 	c       *kube.Cluster
 	p       *kube.Prepared
 	pods    map[string]kube.Pod
 	pending []*pendingStatus
+	// failure and location of the first failure, for the results.
+	failure, location string
 }
 
-func begin(ctx context.Context, text string) *S {
-	c, err := semanticsCluster()
-	Expect(err).NotTo(HaveOccurred())
-	p, err := claim(ctx, c, text)
-	s := &S{ctx: ctx, c: c, p: p, pods: map[string]kube.Pod{}}
-	DeferCleanup(s.cleanup)
-	Expect(err).NotTo(HaveOccurred(), "preparing the spec's namespaces and pods")
-	By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
+// newS is a spec about to run; the caller sets its host and context.
+func (r *runner) newS(ctx context.Context, sp Spec) *S {
+	s := &S{ctx: ctx, r: r, spec: sp, c: r.c, pods: map[string]kube.Pod{}}
+	s.g = gomega.NewGomega(func(msg string, _ ...int) { s.Fail(msg) })
 	return s
 }
 
-func (s *S) cleanup(ctx SpecContext) {
+// runSpec runs one spec's body: it claims the fixture, runs the body and
+// waits for the status checks still running.
+func (r *runner) runSpec(s *S) {
+	p, err := r.claim(s.ctx, s.spec)
+	s.p = p
+	s.h.cleanup(s.cleanup)
+	s.Expect(err).NotTo(HaveOccurred(), "preparing the spec's namespaces and pods")
+	s.By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
+	s.spec.body(s)
+	s.settle()
+}
+
+// Expect starts a Gomega assertion that fails the spec.
+func (s *S) Expect(actual any, extra ...any) gomega.Assertion {
+	return s.g.Expect(actual, extra...)
+}
+
+// Fail fails the spec with msg and stops it.
+func (s *S) Fail(msg string) {
+	if s.failure == "" {
+		s.failure, s.location = msg, specLocation()
+	}
+	s.h.fail(msg)
+}
+
+// By logs a step of the spec.
+func (s *S) By(step string) { s.h.logf("STEP: %s", step) }
+
+// Logf logs a line of the spec.
+func (s *S) Logf(format string, args ...any) { s.h.logf(format, args...) }
+
+// specLocation is the innermost spec file line on the stack: where the
+// failing expectation of the spec is.
+func specLocation() string {
+	pcs := make([]uintptr, 32)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	first := ""
+	for {
+		f, more := frames.Next()
+		if strings.Contains(f.File, "/suites/semantics/") {
+			loc := fmt.Sprintf("%s:%d", f.File, f.Line)
+			if first == "" && !strings.HasSuffix(f.File, "/dsl.go") {
+				first = loc
+			}
+			if strings.Contains(filepath.Base(f.File), "spec_") {
+				return loc
+			}
+		}
+		if !more {
+			return first
+		}
+	}
+}
+
+func (s *S) cleanup(ctx context.Context) {
 	if s.p == nil {
 		return
 	}
@@ -113,48 +128,47 @@ func (s *S) cleanup(ctx SpecContext) {
 	for _, ns := range s.p.NS {
 		names = append(names, ns)
 	}
-	failed := CurrentSpecReport().Failed()
-	if failed && config.Current.DumpOnFailure {
-		dir := filepath.Join(config.Current.DumpDir, nsPrefix(CurrentSpecReport().LeafNodeText))
+	failed := s.h.failed()
+	cfg := s.r.cfg
+	if failed && cfg.DumpOnFailure {
+		dir := filepath.Join(cfg.DumpDir, nsPrefix(s.spec.Text))
 		if err := dump.Namespaces(ctx, s.c, dir, names); err != nil {
-			GinkgoWriter.Printf("dump incomplete: %v\n", err)
+			s.Logf("dump incomplete: %v", err)
 		}
-		AddReportEntry("dump", dir)
-		progress("semantics: dump of %s written to %s", strings.Join(names, " "), dir)
+		s.r.progress("semantics: dump of %s written to %s", strings.Join(names, " "), dir)
 	}
-	if failed && config.Current.KeepOnFailure {
-		progress("semantics: kept namespaces %s (--keep-on-failure)", strings.Join(names, " "))
+	if failed && cfg.KeepOnFailure {
+		s.r.progress("semantics: kept namespaces %s (keep on failure)", strings.Join(names, " "))
 		return
 	}
-	Expect(release(ctx, s.c, CurrentSpecReport().LeafNodeText, s.p)).To(Succeed())
+	if err := s.r.release(ctx, s.spec, s.p); err != nil {
+		s.Logf("cleanup: %v", err)
+	}
 }
 
 // NS is the real name of a logical namespace of the fixture.
 func (s *S) NS(key string) string {
-	GinkgoHelper()
 	ns, ok := s.p.NS[key]
-	Expect(ok).To(BeTrue(), "fixture has no namespace %q", key)
+	s.Expect(ok).To(BeTrue(), "fixture has no namespace %q", key)
 	return ns
 }
 
 // Pod is the running pod of app in a logical namespace.
 func (s *S) Pod(nsKey, app string) kube.Pod {
-	GinkgoHelper()
 	k := nsKey + "/" + app
 	if p, ok := s.pods[k]; ok {
 		return p
 	}
 	p, err := s.c.PodOf(s.ctx, s.NS(nsKey), app)
-	Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(HaveOccurred())
 	s.pods[k] = p
 	return p
 }
 
 // Create creates objects in order.
 func (s *S) Create(objs ...client.Object) {
-	GinkgoHelper()
 	for _, o := range objs {
-		Expect(s.c.Client.Create(s.ctx, o)).To(Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
+		s.Expect(s.c.Client.Create(s.ctx, o)).To(Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
 	}
 }
 
@@ -169,9 +183,8 @@ const (
 // eventually retries f until it succeeds or --convergence-timeout passes;
 // what names the failure.
 func (s *S) eventually(what string, f func() error) {
-	GinkgoHelper()
 	if err := s.poll(what, f); err != nil {
-		Fail(err.Error())
+		s.Fail(err.Error())
 	}
 }
 
@@ -203,9 +216,8 @@ type pendingStatus struct {
 // fails at its end, or at its first traffic failure, if the status never
 // converged. Call settle before reading status directly.
 func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...kube.Want) {
-	GinkgoHelper()
 	what := fmt.Sprintf("route %s/%s: status for parent %s", route.GetNamespace(), route.GetName(), ref.Name)
-	By(what)
+	s.By(what)
 	p := &pendingStatus{done: make(chan struct{})}
 	s.pending = append(s.pending, p)
 	route = route.DeepCopyObject().(client.Object) // read into a copy: the spec goes on using its own
@@ -228,7 +240,6 @@ func (s *S) Status(route client.Object, ref gatewayv1.ParentReference, wants ...
 
 // Accepted expects the route to be Accepted=True for ref (see Status).
 func (s *S) Accepted(route client.Object, ref gatewayv1.ParentReference) {
-	GinkgoHelper()
 	s.Status(route, ref, kube.Want{Type: string(gatewayv1.RouteConditionAccepted), Status: "True"})
 }
 
@@ -247,9 +258,8 @@ func (s *S) statusErrors() error {
 // settle waits for the status checks still running and fails the spec if
 // one did not converge.
 func (s *S) settle() {
-	GinkgoHelper()
 	if err := s.statusErrors(); err != nil {
-		Fail(err.Error())
+		s.Fail(err.Error())
 	}
 }
 
@@ -266,17 +276,16 @@ type flow struct {
 // that checks that something is NOT routed in a later call, after a flow
 // that shows the route works.
 func (s *S) Traffic(flows ...flow) {
-	GinkgoHelper()
 	errs := make([]error, len(flows))
 	var wg sync.WaitGroup
 	for i, f := range flows {
-		By(fmt.Sprintf("traffic from %s/%s: %s", f.from.Namespace, f.from.Name, strings.Join(f.req.Args(), " ")))
+		s.By(fmt.Sprintf("traffic from %s/%s: %s", f.from.Namespace, f.from.Name, strings.Join(f.req.Args(), " ")))
 		wg.Go(func() { errs[i] = s.await(f) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		// The status checks say why, when the route was never accepted.
-		Fail(errors.Join(err, s.statusErrors()).Error())
+		s.Fail(errors.Join(err, s.statusErrors()).Error())
 	}
 }
 
@@ -299,7 +308,6 @@ func (s *S) await(f flow) error {
 // softAccepted waits for the route to be accepted if a mesh writes status,
 // without failing when none does: controls must pass with no mesh.
 func (s *S) softAccepted(route client.Object, ref gatewayv1.ParentReference) {
-	GinkgoHelper()
 	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
 	for time.Now().Before(deadline) {
 		entries, err := s.c.ParentStatuses(s.ctx, route, ref)
@@ -308,5 +316,5 @@ func (s *S) softAccepted(route client.Object, ref gatewayv1.ParentReference) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	GinkgoWriter.Printf("no Accepted status on %s/%s: checking pass-through anyway\n", route.GetNamespace(), route.GetName())
+	s.Logf("no Accepted status on %s/%s: checking pass-through anyway\n", route.GetNamespace(), route.GetName())
 }

@@ -1,4 +1,4 @@
-package suites
+package semantics
 
 import (
 	"crypto/rand"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -184,16 +183,14 @@ func exactly(want int) func(int) error {
 // PolicyAccepted waits until the policy is Accepted=True for some ancestor
 // (which ancestor a mesh reports, the Service or its XMesh, is its choice).
 func (s *S) PolicyAccepted(p *xv1alpha1.XBackendTrafficPolicy) {
-	GinkgoHelper()
 	s.PolicyCondition(p, metav1.ConditionTrue, string(gatewayv1.PolicyReasonAccepted))
 }
 
 // PolicyCondition waits until some ancestor entry of the policy has
 // Accepted=status with reason.
 func (s *S) PolicyCondition(p *xv1alpha1.XBackendTrafficPolicy, status metav1.ConditionStatus, reason string) {
-	GinkgoHelper()
 	what := fmt.Sprintf("XBackendTrafficPolicy %s/%s Accepted=%s/%s", p.Namespace, p.Name, status, reason)
-	By(what)
+	s.By(what)
 	s.eventually(what, func() error {
 		return s.c.PolicyHas(s.ctx, p, kube.Want{Type: "Accepted", Status: status, Reasons: []string{reason}})
 	})
@@ -204,9 +201,8 @@ func (s *S) PolicyCondition(p *xv1alpha1.XBackendTrafficPolicy, status metav1.Co
 // for the backend's log to settle and checks how many of the tagged
 // requests it received.
 func (s *S) Received(from kube.Pod, url string, n int, chk check, backendNS, backendApp string, want func(int) error) {
-	GinkgoHelper()
 	what := fmt.Sprintf("%d requests from %s/%s to %s, counted at %s/%s", n, from.Namespace, from.Name, url, backendNS, backendApp)
-	By(what)
+	s.By(what)
 	s.eventually(what, func() error {
 		b := make([]byte, 6)
 		rand.Read(b)
@@ -226,7 +222,7 @@ func (s *S) Received(from kube.Pod, url string, n int, chk check, backendNS, bac
 			}
 			err = want(got)
 			if err == nil && got == last {
-				GinkgoWriter.Printf("%s: %s/%s received %d requests\n", tag, backendNS, backendApp, got)
+				s.Logf("%s: %s/%s received %d requests\n", tag, backendNS, backendApp, got)
 				return nil
 			}
 			last = got

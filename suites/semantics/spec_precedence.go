@@ -1,4 +1,4 @@
-package suites
+package semantics
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -101,21 +100,19 @@ var _ = describe("Route merging and precedence", func() {
 // createApart creates newer at least one second (the resolution of
 // creationTimestamp) after older was created.
 func (s *S) createApart(older, newer client.Object) {
-	GinkgoHelper()
-	Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(Succeed())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(Succeed())
 	wait := time.Until(older.GetCreationTimestamp().Add(1100 * time.Millisecond))
 	if wait > 0 {
 		time.Sleep(wait)
 	}
 	s.Create(newer)
-	Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(Succeed())
-	Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(Succeed())
+	s.Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
 }
 
 // createSameSecond creates two routes concurrently until both carry the
 // same creationTimestamp (deleting and retrying when they straddle a second).
 func (s *S) createSameSecond(mk func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRoute)) (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRoute) {
-	GinkgoHelper()
 	for try := 1; ; try++ {
 		a, b := mk()
 		var wg sync.WaitGroup
@@ -124,13 +121,13 @@ func (s *S) createSameSecond(mk func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRou
 			wg.Go(func() { errs[i] = s.c.Client.Create(s.ctx, r) })
 		}
 		wg.Wait()
-		Expect(errs).To(HaveEach(BeNil()))
+		s.Expect(errs).To(HaveEach(BeNil()))
 		if a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return a, b
 		}
-		Expect(try).To(BeNumerically("<", 5), "could not create two routes within one second")
+		s.Expect(try).To(BeNumerically("<", 5), "could not create two routes within one second")
 		for _, r := range []*gatewayv1.HTTPRoute{a, b} {
-			Expect(s.c.Client.Delete(context.Background(), r)).To(Succeed())
+			s.Expect(s.c.Client.Delete(context.Background(), r)).To(Succeed())
 		}
 		s.eventually("deleting the routes to retry", func() error {
 			for _, r := range []*gatewayv1.HTTPRoute{a, b} {

@@ -1,7 +1,6 @@
-package suites
+package semantics
 
 import (
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,7 +72,6 @@ var _ = describe("Parent references", func() {
 // that cannot bind: the good one is Accepted and routes; the bad one has no
 // status entry or Accepted=False/NoMatchingParent (the API allows both).
 func (s *S) unboundParent(name string) {
-	GinkgoHelper()
 	good, bad := svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), name)
 	r := httpRoute(s.NS("p"), "two-parents", []gatewayv1.ParentReference{good, bad}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 	s.Create(r)
@@ -81,11 +79,11 @@ func (s *S) unboundParent(name string) {
 	s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
 	s.settle() // the status with the good parent is written: read the bad one's
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
-	Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(HaveOccurred())
 	for _, e := range entries {
 		cond := meta.FindStatusCondition(e.Conditions, string(gatewayv1.RouteConditionAccepted))
-		Expect(cond).NotTo(BeNil(), "status entry for parent %s has no Accepted condition", name)
-		Expect(cond.Status).To(Equal(metav1.ConditionFalse), "parent %s accepted: %+v", name, cond)
-		Expect(cond.Reason).To(Equal(string(gatewayv1.RouteReasonNoMatchingParent)), "parent %s: reason", name)
+		s.Expect(cond).NotTo(BeNil(), "status entry for parent %s has no Accepted condition", name)
+		s.Expect(cond.Status).To(Equal(metav1.ConditionFalse), "parent %s accepted: %+v", name, cond)
+		s.Expect(cond.Reason).To(Equal(string(gatewayv1.RouteReasonNoMatchingParent)), "parent %s: reason", name)
 	}
 }

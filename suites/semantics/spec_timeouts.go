@@ -1,4 +1,4 @@
-package suites
+package semantics
 
 import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"

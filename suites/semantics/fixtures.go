@@ -1,4 +1,4 @@
-package suites
+package semantics
 
 import (
 	"context"
@@ -33,103 +33,95 @@ type warm struct {
 	p       *kube.Prepared
 	err     error
 	pods    int64
-	started bool // preparation began (guarded by warmMu)
+	started bool // preparation began (guarded by fixtures.mu)
 	claimed bool // its spec started (and prepares it itself if not started)
 	handed  bool // its spec received it and owns its cleanup
 }
 
-var (
-	warmMu sync.Mutex
-	warmed = map[string]*warm{}
-	// warmClosed stops preparing ahead once the run is over.
-	warmClosed bool
+// fixtures is the state of preparing a run's fixtures ahead.
+type fixtures struct {
+	mu     sync.Mutex
+	warmed map[string]*warm
+	// closed stops preparing ahead once the run is over.
+	closed bool
 	// everyStarted is set once every fixture's preparation has begun:
 	// from then on nobody waits for room, so deletions can wait for the end.
 	everyStarted bool
 	// deferred are the fixtures of finished specs, deleted at the end.
 	deferred []*kube.Prepared
-	// initial are the fixtures started at once; waitInitialFixtures waits
-	// for them before the first spec.
+	// initial are the fixtures started at once; waitInitial waits for
+	// them before the first spec.
 	initial []*warm
-	// prewarmCtx is cancelled on interrupt, so fixtures being prepared
-	// return at once and can be deleted.
-	prewarmCtx, cancelPrewarm = context.WithCancel(context.Background())
 	// room holds one unit per pod the cluster can take for fixtures.
 	room *semaphore.Weighted
-)
+}
 
 // prewarm prepares the fixtures of texts in the background, in the order
 // the specs will run, within the cluster's free room for pods.
-func prewarm(texts []string) {
-	c, err := semanticsCluster()
-	if err != nil {
-		return
-	}
-	if waited, err := c.WaitSuiteNamespacesGone(prewarmCtx, 3*time.Minute); err != nil {
-		progress("semantics: %v", err)
+func (r *runner) prewarm(ctx context.Context, specs []Spec) {
+	c, f := r.c, &r.fx
+	f.warmed = map[string]*warm{}
+	if waited, err := c.WaitSuiteNamespacesGone(ctx, 3*time.Minute); err != nil {
+		r.progress("semantics: %v", err)
 	} else if waited > 2*time.Second {
-		progress("semantics: waited %.1fs for the namespaces of an earlier run to go", waited.Seconds())
+		r.progress("semantics: waited %.1fs for the namespaces of an earlier run to go", waited.Seconds())
 	}
-	free, err := c.FreePods(prewarmCtx)
+	free, err := c.FreePods(ctx)
 	if err != nil {
-		progress("semantics: cannot read the cluster's free room for pods (%v): preparing at most %d pods ahead", err, defaultPodBudget)
+		r.progress("semantics: cannot read the cluster's free room for pods (%v): preparing at most %d pods ahead", err, defaultPodBudget)
 		free = defaultPodBudget + podMargin
 	}
 	roomSize := int64(max(free-podMargin, 1))
-	room = semaphore.NewWeighted(roomSize)
+	f.room = semaphore.NewWeighted(roomSize)
 	var queue []*warm
-	var names []string
+	var names []Spec
 	total := 0
-	warmMu.Lock()
-	for _, text := range texts {
-		def := specDefs[text]
-		if len(unsupported(def.labels)) > 0 {
-			continue
-		}
-		w := &warm{done: make(chan struct{}), pods: int64(min(def.fixture.Pods(), int(roomSize)))}
-		warmed[text] = w
+	f.mu.Lock()
+	for _, sp := range specs {
+		w := &warm{done: make(chan struct{}), pods: int64(min(sp.Pods(), int(roomSize)))}
+		f.warmed[sp.FullText()] = w
 		queue = append(queue, w)
-		names = append(names, text)
-		total += def.fixture.Pods()
+		names = append(names, sp)
+		total += sp.Pods()
 	}
-	warmMu.Unlock()
-	progress("semantics: preparing the fixtures of %d specs (%d pods; room for %d)", len(queue), total, roomSize)
+	f.mu.Unlock()
+	r.progress("semantics: preparing the fixtures of %d specs (%d pods; room for %d)", len(queue), total, roomSize)
 	start := func(i int) {
 		w := queue[i]
 		w.started = true
 		go func() {
 			defer close(w.done)
-			w.p, w.err = c.Prepare(prewarmCtx, nsPrefix(names[i]), specDefs[names[i]].fixture)
+			w.p, w.err = c.Prepare(ctx, nsPrefix(names[i].Text), names[i].fixture)
 		}()
 	}
 	// The fixtures that fit now start at once; the first spec waits for them.
-	warmMu.Lock()
+	f.mu.Lock()
 	next := 0
-	for ; next < len(queue) && room.TryAcquire(queue[next].pods); next++ {
+	for ; next < len(queue) && f.room.TryAcquire(queue[next].pods); next++ {
 		start(next)
-		initial = append(initial, queue[next])
+		f.initial = append(f.initial, queue[next])
 	}
-	everyStarted = next == len(queue)
-	warmMu.Unlock()
+	f.everyStarted = next == len(queue)
+	f.mu.Unlock()
 	// The rest start as specs end and make room.
 	go func() {
 		for i := next; i < len(queue); i++ {
-			if err := room.Acquire(prewarmCtx, queue[i].pods); err != nil {
+			if err := f.room.Acquire(ctx, queue[i].pods); err != nil {
 				return
 			}
-			warmMu.Lock()
+			f.mu.Lock()
 			switch {
-			case warmClosed:
-				warmMu.Unlock()
-				room.Release(queue[i].pods)
+			case f.closed:
+				f.mu.Unlock()
+				f.room.Release(queue[i].pods)
 				return
 			case queue[i].claimed:
-				room.Release(queue[i].pods)
+				f.room.Release(queue[i].pods)
 			default:
 				start(i)
 			}
-			everyStarted = i == len(queue)-1
-			warmMu.Unlock()
+			f.everyStarted = i == len(queue)-1
+			f.mu.Unlock()
 		}
 	}()
 }
@@ -137,10 +129,11 @@ func prewarm(texts []string) {
 // waitInitialFixtures waits until the fixtures started at once are ready
 // (or failed: their specs report it), so the first specs do not share the
 // machine with starting pods.
-func waitInitialFixtures(ctx context.Context) {
-	warmMu.Lock()
-	ws := initial
-	warmMu.Unlock()
+func (r *runner) waitInitial(ctx context.Context) {
+	f := &r.fx
+	f.mu.Lock()
+	ws := f.initial
+	f.mu.Unlock()
 	if len(ws) == 0 {
 		return
 	}
@@ -151,52 +144,52 @@ func waitInitialFixtures(ctx context.Context) {
 		case <-w.done:
 		case <-ctx.Done():
 			return
-		case <-interruptedCh:
-			return
 		}
 		pods += w.pods
 	}
-	progress("semantics: %d fixtures (%d pods) ready before the first spec (waited %.1fs)", len(ws), pods, time.Since(begun).Seconds())
+	r.progress("semantics: %d fixtures (%d pods) ready before the first spec (waited %.1fs)", len(ws), pods, time.Since(begun).Seconds())
 }
 
 // claim hands a spec its fixture: the prewarmed one, or a fresh one when
 // preparation has not started yet.
-func claim(ctx context.Context, c *kube.Cluster, text string) (*kube.Prepared, error) {
-	warmMu.Lock()
-	w := warmed[text]
+func (r *runner) claim(ctx context.Context, sp Spec) (*kube.Prepared, error) {
+	f := &r.fx
+	f.mu.Lock()
+	w := f.warmed[sp.FullText()]
 	started := w != nil && w.started
 	if w != nil {
 		w.claimed = true
 	}
-	warmMu.Unlock()
+	f.mu.Unlock()
 	if !started {
-		return c.Prepare(ctx, nsPrefix(text), specDefs[text].fixture)
+		return r.c.Prepare(ctx, nsPrefix(sp.Text), sp.fixture)
 	}
 	select {
 	case <-w.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	warmMu.Lock()
+	f.mu.Lock()
 	w.handed = true
-	warmMu.Unlock()
+	f.mu.Unlock()
 	return w.p, w.err
 }
 
 // release deletes a finished spec's namespaces: at once when other fixtures
 // wait for room, else at the end of the run (see deleteDeferred).
-func release(ctx context.Context, c *kube.Cluster, text string, p *kube.Prepared) error {
-	warmMu.Lock()
-	w := warmed[text]
-	if everyStarted && !warmClosed {
-		deferred = append(deferred, p)
-		warmMu.Unlock()
+func (r *runner) release(ctx context.Context, sp Spec, p *kube.Prepared) error {
+	f := &r.fx
+	f.mu.Lock()
+	w := f.warmed[sp.FullText()]
+	if f.everyStarted && !f.closed {
+		f.deferred = append(f.deferred, p)
+		f.mu.Unlock()
 		return nil
 	}
-	warmMu.Unlock()
-	err := c.Delete(ctx, p)
+	f.mu.Unlock()
+	err := r.c.Delete(ctx, p)
 	if w != nil && w.started {
-		room.Release(w.pods)
+		f.room.Release(w.pods)
 	}
 	return err
 }
@@ -205,12 +198,13 @@ func release(ctx context.Context, c *kube.Cluster, text string, p *kube.Prepared
 // namespaces of finished specs whose deletion waited, and fixtures prepared
 // for specs that never received them (interrupted, failed-fast or timed-out
 // runs), so nothing is left behind.
-func releaseUnclaimedFixtures() {
-	warmMu.Lock()
-	defer warmMu.Unlock()
-	warmClosed = true
+func (r *runner) releaseUnclaimed() {
+	f := &r.fx
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
 	var leftovers []*kube.Prepared
-	for _, w := range warmed {
+	for _, w := range f.warmed {
 		if !w.started {
 			continue
 		}
@@ -219,15 +213,15 @@ func releaseUnclaimedFixtures() {
 			leftovers = append(leftovers, w.p)
 		}
 	}
-	leftovers = append(leftovers, deferred...)
-	deferred = nil
+	leftovers = append(leftovers, f.deferred...)
+	f.deferred = nil
 	if len(leftovers) == 0 {
 		return
 	}
 	for _, p := range leftovers {
-		if err := theCluster.Delete(context.Background(), p); err != nil {
-			progress("semantics: cleanup: %v", err)
+		if err := r.c.Delete(context.Background(), p); err != nil {
+			r.progress("semantics: cleanup: %v", err)
 		}
 	}
-	progress("semantics: deleted the namespaces of %d fixtures", len(leftovers))
+	r.progress("semantics: deleted the namespaces of %d fixtures", len(leftovers))
 }

@@ -1,0 +1,124 @@
+package semantics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+	"k8s.io/client-go/rest"
+
+	"gamma-conformance/profiles"
+)
+
+// DefaultEchoImage is the image of the upstream mesh fixture (Istio's echo
+// server and its exec-based client). The harness builds and preloads it; it
+// is never pulled.
+const DefaultEchoImage = "registry.k8s.io/gateway-api/echo-advanced:v1.5.1"
+
+// Config is everything a run of the semantics suite needs. The zero value of
+// every field but RESTConfig is usable: Defaults fills them in.
+type Config struct {
+	// RESTConfig reaches the cluster under test (required).
+	RESTConfig *rest.Config
+
+	// ControllerName selects whose route status entries count; empty: any.
+	ControllerName string
+	// NamespaceLabels and NamespaceAnnotations go on every namespace a spec
+	// creates (this is how a mesh is told to inject its proxies).
+	NamespaceLabels      map[string]string
+	NamespaceAnnotations map[string]string
+	// EchoImage is the echo server and client image; it must be present on
+	// the nodes (default DefaultEchoImage).
+	EchoImage string
+	// ConvergenceTimeout bounds how long a spec waits for status and
+	// traffic (default 30s); ReadyTimeout how long it waits for its pods
+	// (default 3m).
+	ConvergenceTimeout time.Duration
+	ReadyTimeout       time.Duration
+
+	// DumpOnFailure writes routes with status, pod logs, events and proxy
+	// config dumps of a failed spec into DumpDir.
+	DumpOnFailure bool
+	DumpDir       string
+	// KeepOnFailure keeps a failed spec's namespaces.
+	KeepOnFailure bool
+
+	// Selection, with Ginkgo's meanings: LabelFilter is a Ginkgo label
+	// filter query over the spec labels (feature names and "control");
+	// a spec runs if its full text matches some Focus (or Focus is empty)
+	// and no Skip. Specs not selected are left out of the results.
+	LabelFilter string
+	Focus       []string
+	Skip        []string
+
+	// Feature gating, with the upstream runner's meanings: every feature
+	// runs unless ExemptFeatures names it; when SupportedFeatures names
+	// semantics features, only those extended ones run (core ones always
+	// do). AllFeatures claims every feature. A spec of a feature not
+	// claimed is "not supported", never failed.
+	SupportedFeatures []string
+	ExemptFeatures    []string
+	AllFeatures       bool
+
+	// Context ends the run early (an interrupt): the running spec stops
+	// and cleans up, the rest are skipped. Default: the test's context.
+	Context context.Context
+	// Log receives one progress line per spec (default os.Stderr).
+	Log io.Writer
+	// Rerun, if set, gives the command line that reruns one spec (by its
+	// full text); it goes into the results.
+	Rerun func(fullText string) string
+}
+
+// Defaults returns cfg with every unset optional field filled in.
+func (cfg Config) Defaults() Config {
+	if cfg.EchoImage == "" {
+		cfg.EchoImage = DefaultEchoImage
+	}
+	if cfg.ConvergenceTimeout == 0 {
+		cfg.ConvergenceTimeout = 30 * time.Second
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 3 * time.Minute
+	}
+	if cfg.DumpDir == "" {
+		cfg.DumpDir = filepath.Join("out", "suites", "dumps")
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	return cfg
+}
+
+// Validate checks the configuration; its errors name the field and the fix.
+func (cfg Config) Validate() error {
+	var errs []error
+	if cfg.RESTConfig == nil {
+		errs = append(errs, errors.New("semantics: Config.RESTConfig is nil: pass the cluster's client config (e.g. from clientcmd.BuildConfigFromFlags)"))
+	}
+	if cfg.ConvergenceTimeout < 0 {
+		errs = append(errs, fmt.Errorf("convergence timeout %v: must be positive, e.g. 30s", cfg.ConvergenceTimeout))
+	}
+	if cfg.ReadyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("ready timeout %v: must be positive, e.g. 3m", cfg.ReadyTimeout))
+	}
+	if cfg.LabelFilter != "" {
+		if _, err := types.ParseLabelFilter(cfg.LabelFilter); err != nil {
+			errs = append(errs, fmt.Errorf("label filter %q: %v", cfg.LabelFilter, err))
+		}
+	}
+	for _, re := range append(append([]string{}, cfg.Focus...), cfg.Skip...) {
+		if _, err := regexp.Compile(re); err != nil {
+			errs = append(errs, fmt.Errorf("focus/skip %q is not a regular expression: %v", re, err))
+		}
+	}
+	errs = append(errs, profiles.CheckFeatureNames("supported features", cfg.SupportedFeatures))
+	errs = append(errs, profiles.CheckFeatureNames("exempt features", cfg.ExemptFeatures))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,28 @@
+// Package semantics is the GAMMA semantics suite as a library: the specs
+// that check what no upstream gateway-api test checks — producer and
+// consumer routes, merging and precedence of several routes on one Service,
+// route-type conflicts, route status, 404 / 500 / 503 / timeouts, retries,
+// retry budgets and session persistence — against a real cluster with a
+// mesh installed, with real traffic.
+//
+// It has the shape of csi-test's pkg/sanity: Run(t, Config) runs the suite
+// under a *testing.T (each spec a subtest) and returns its Results in the
+// results-file schema (package reportgen/results); GinkgoTest(&cfg) declares
+// the specs in a caller's own Ginkgo suite instead. Specs lists them. The
+// package keeps no mutable state outside a run: two Runs with different
+// Configs in one process do not interfere.
+//
+//	func TestMeshSemantics(t *testing.T) {
+//		res := semantics.Run(t, semantics.Config{
+//			RESTConfig:      cfg,
+//			NamespaceLabels: map[string]string{"istio-injection": "enabled"},
+//			LabelFilter:     "SemanticsConsumerRoute",
+//		})
+//		t.Logf("%+v", res.Count())
+//	}
+//
+// Each spec creates its own namespaces (labelled gamma-conformance/suite=
+// semantics), echo Deployments and Services, and deletes them when it ends.
+// The user of the suite needs to create namespaces, Deployments, Services,
+// routes and XBackendTrafficPolicies, exec into pods and read pod logs.
+package semantics

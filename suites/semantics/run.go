@@ -1,0 +1,205 @@
+package semantics
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gamma-conformance/profiles"
+	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/kube"
+)
+
+// SuiteName is the name of the semantics suite (its Ginkgo Describe and
+// its test name).
+const SuiteName = "GAMMA semantics"
+
+// Results is what a run of the semantics suite found, in the schema of the
+// results file (package reportgen/results).
+type Results struct {
+	// Tests has one entry per selected spec, in run order.
+	Tests []results.Test
+	// Profiles describes the semantics profiles and which of their
+	// extended features the run claimed.
+	Profiles []results.Profile
+	// SupportedFeatures are the semantics features the run claimed.
+	SupportedFeatures []string
+	// ConformanceProfiles names the semantics profiles.
+	ConformanceProfiles []string
+}
+
+// Count tallies the outcomes.
+func (r Results) Count() results.Counts {
+	return (&results.Results{Tests: r.Tests}).Count(results.Semantics)
+}
+
+// runner is one run of the suite: its configuration, cluster clients and
+// fixtures. Nothing of it is shared with another run.
+type runner struct {
+	cfg       Config
+	c         *kube.Cluster
+	supported map[string]bool
+	start     time.Time
+	logMu     sync.Mutex
+	fx        fixtures
+}
+
+func newRunner(cfg Config) (*runner, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := kube.NewCluster(cfg.RESTConfig, kube.Options{
+		ControllerName:       cfg.ControllerName,
+		NamespaceLabels:      cfg.NamespaceLabels,
+		NamespaceAnnotations: cfg.NamespaceAnnotations,
+		EchoImage:            cfg.EchoImage,
+		ConvergenceTimeout:   cfg.ConvergenceTimeout,
+		ReadyTimeout:         cfg.ReadyTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &runner{cfg: cfg, c: c, supported: supportedFeatures(cfg), start: time.Now()}, nil
+}
+
+// progress prints one line with the elapsed run time.
+func (r *runner) progress(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.cfg.Log, "[%7.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Run runs the selected specs of the semantics suite against the cluster
+// of cfg, each as a subtest of t named by its full text, and returns what
+// they found. A spec of a feature the run does not claim is recorded as
+// not supported and not run. Fixtures of the specs that will run are
+// prepared ahead, within the cluster's free room for pods; each spec owns
+// its namespaces, which are deleted by the time Run returns.
+//
+// Run keeps no state outside its call: two Runs (also concurrent ones,
+// in parallel subtests) with different configurations do not interfere.
+func Run(t *testing.T, cfg Config) Results {
+	t.Helper()
+	r, err := newRunner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := r.cfg.Context
+	if ctx == nil {
+		ctx = t.Context()
+	}
+	specs := selected(r.cfg)
+	var runnable []Spec
+	for _, sp := range specs {
+		if len(unsupported(sp.Labels, r.supported)) == 0 {
+			runnable = append(runnable, sp)
+		}
+	}
+	prewarmCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.prewarm(prewarmCtx, runnable)
+	defer r.releaseUnclaimed()
+	r.waitInitial(prewarmCtx)
+	out := r.results()
+	for _, sp := range specs {
+		out.Tests = append(out.Tests, r.runOne(ctx, t, sp))
+	}
+	return out
+}
+
+// runOne runs one spec as a subtest and records its outcome.
+func (r *runner) runOne(ctx context.Context, t *testing.T, sp Spec) results.Test {
+	rt := r.entry(sp)
+	if missing := unsupported(sp.Labels, r.supported); len(missing) > 0 {
+		rt.Outcome = results.NotSupported
+		rt.Failure = notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see the supported and exempt features)"
+		return rt
+	}
+	if ctx.Err() != nil {
+		rt.Outcome, rt.Failure = results.Skipped, "interrupted"
+		return rt
+	}
+	s := r.newS(ctx, sp)
+	start := time.Now()
+	skipped := false
+	t.Run(sp.FullText(), func(t *testing.T) {
+		s.h = &testHost{t: t}
+		specCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s.ctx = specCtx
+		defer func() {
+			if p := recover(); p != nil {
+				s.Fail(fmt.Sprintf("panic: %v\n%s", p, debug.Stack()))
+			}
+		}()
+		defer func() { skipped = t.Skipped() }()
+		r.runSpec(s)
+	})
+	rt.DurationSeconds = time.Since(start).Seconds()
+	rt.Failure, rt.Location = s.failure, s.location
+	switch {
+	case s.failure != "" || s.h.failed():
+		rt.Outcome = results.Failed
+	case skipped:
+		rt.Outcome = results.Skipped
+	default:
+		rt.Outcome = results.Passed
+	}
+	if rt.Outcome == results.Failed && rt.Failure == "" {
+		rt.Failure = "spec failed"
+	}
+	r.progress("semantics: %-70.70s %-13s %6.1fs", sp.Text, rt.Outcome, rt.DurationSeconds)
+	return rt
+}
+
+// entry is a spec's results entry before it runs.
+func (r *runner) entry(sp Spec) results.Test {
+	feats := sp.Features()
+	rt := results.Test{
+		ID:       sp.FullText(),
+		Suite:    results.Semantics,
+		Features: feats,
+		Labels:   sp.Labels,
+		Profiles: results.Attribute(feats, resultProfiles(r.supported)),
+	}
+	if r.cfg.Rerun != nil {
+		rt.Rerun = r.cfg.Rerun(sp.FullText())
+	}
+	return rt
+}
+
+// results is the run's Results without tests.
+func (r *runner) results() Results {
+	out := Results{Profiles: resultProfiles(r.supported)}
+	for f, ok := range r.supported {
+		if ok {
+			out.SupportedFeatures = append(out.SupportedFeatures, f)
+		}
+	}
+	sort.Strings(out.SupportedFeatures)
+	for _, p := range profiles.All() {
+		out.ConformanceProfiles = append(out.ConformanceProfiles, p.Name)
+	}
+	return out
+}
+
+// testHost runs a spec under a *testing.T.
+type testHost struct{ t *testing.T }
+
+func (h *testHost) fail(msg string) { h.t.Fatal(msg) }
+func (h *testHost) skip(msg string) { h.t.Skip(msg) }
+func (h *testHost) cleanup(f func(ctx context.Context)) {
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f(ctx)
+	})
+}
+func (h *testHost) logf(format string, args ...any) { h.t.Logf(format, args...) }
+func (h *testHost) failed() bool                    { return h.t.Failed() }
