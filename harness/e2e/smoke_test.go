@@ -197,33 +197,7 @@ func TestClusterSmoke(t *testing.T) {
 		e.pod(t, "echo", artifacts.EchoImage, "--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key")
 		e.eventually(t, "echo", "StatusCode=200", "client", "http://web/echo")
 	})
-	t.Run("NET_ADMIN in an init container", func(t *testing.T) {
-		// A sidecar's init container programs the pod's network namespace;
-		// a container without the capability must be refused.
-		if out, err := e.exec("client", "/probe", "mtu", "65000"); err == nil {
-			t.Fatalf("a container without NET_ADMIN changed the pod network: %s", out)
-		}
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: "netadmin"},
-			Spec: corev1.PodSpec{
-				TerminationGracePeriodSeconds: new(int64),
-				InitContainers: []corev1.Container{{Name: "init", Image: probeImage, ImagePullPolicy: corev1.PullNever,
-					Args:            []string{"mtu", "65000"},
-					SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}}}},
-				Containers: []corev1.Container{{Name: "main", Image: probeImage, ImagePullPolicy: corev1.PullNever, Args: []string{"serve", ":8080"}}},
-			},
-		}
-		if _, err := e.cs.CoreV1().Pods(e.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			raw, err := e.cs.CoreV1().Pods(e.ns).GetLogs("netadmin", &corev1.PodLogOptions{Container: "init"}).DoRaw(ctx)
-			return err == nil && strings.Contains(string(raw), "mtu=65000"), nil
-		})
-		if err != nil {
-			t.Fatalf("the NET_ADMIN init container did not set the MTU: %v", err)
-		}
-	})
+	t.Run("NET_ADMIN in an init container", e.netAdmin)
 	t.Run("service account token and TokenReview", func(t *testing.T) {
 		// What a controller's webhook authentication relies on.
 		exp := int64(600)
@@ -260,5 +234,35 @@ func TestClusterSmoke(t *testing.T) {
 				t.Fatalf("GET http://%s/ from the host: %v (body %q)", svc.Spec.ClusterIP, err, body)
 			}
 		})
+	}
+}
+
+// netAdmin checks that a sidecar's init container can program the pod's
+// network namespace with NET_ADMIN, and that a container without the
+// capability is refused.
+func (e *env) netAdmin(t *testing.T) {
+	ctx := context.Background()
+	if out, err := e.exec("client", "/probe", "mtu", "65000"); err == nil {
+		t.Fatalf("a container without NET_ADMIN changed the pod network: %s", out)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "netadmin"},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: new(int64),
+			InitContainers: []corev1.Container{{Name: "init", Image: probeImage, ImagePullPolicy: corev1.PullNever,
+				Args:            []string{"mtu", "65000"},
+				SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN"}}}}},
+			Containers: []corev1.Container{{Name: "main", Image: probeImage, ImagePullPolicy: corev1.PullNever, Args: []string{"serve", ":8080"}}},
+		},
+	}
+	if _, err := e.cs.CoreV1().Pods(e.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		raw, err := e.cs.CoreV1().Pods(e.ns).GetLogs("netadmin", &corev1.PodLogOptions{Container: "init"}).DoRaw(ctx)
+		return err == nil && strings.Contains(string(raw), "mtu=65000"), nil
+	})
+	if err != nil {
+		t.Fatalf("the NET_ADMIN init container did not set the MTU: %v", err)
 	}
 }
