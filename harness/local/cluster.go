@@ -3,7 +3,6 @@ package local
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,39 +28,15 @@ func (p *Provider) LoadImages(ctx context.Context, _ *harness.Cluster, tarballs 
 }
 
 // ExportLogs copies the logs of the cluster's processes (etcd,
-// kube-apiserver, kubelet, ...) into dest.
+// kube-apiserver, kubelet, ...) into dest, which must not hold logs of the
+// same names yet.
 func (p *Provider) ExportLogs(_ context.Context, dest string) error {
-	logs, err := filepath.Glob(p.p.log("*"))
-	if err != nil {
-		return err
+	logs := filepath.Dir(p.p.log("x"))
+	if _, err := os.Stat(logs); err != nil {
+		return fmt.Errorf("no logs in %s: is a local cluster up there? (%w)", logs, err)
 	}
-	if len(logs) == 0 {
-		return fmt.Errorf("no logs in %s: is a local cluster up there?", filepath.Dir(p.p.log("x")))
-	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return err
-	}
-	for _, l := range logs {
-		if err := copyFile(l, filepath.Join(dest, filepath.Base(l))); err != nil {
-			return fmt.Errorf("exporting %s: %w", l, err)
-		}
+	if err := os.CopyFS(dest, os.DirFS(logs)); err != nil {
+		return fmt.Errorf("exporting the logs of %s: %w (pass an empty or new folder)", logs, err)
 	}
 	return nil
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

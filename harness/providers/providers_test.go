@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/e2e-framework/support"
 
 	"gamma-conformance/harness"
@@ -88,22 +85,11 @@ func TestOpenUsesTheRecordedProvider(t *testing.T) {
 // the Gateway API CRDs: Create adopts the cluster, Destroy leaves it
 // answering, images are refused with the fix.
 func TestExistingAdoptsARealCluster(t *testing.T) {
-	assets, cleanup, err := testenv.Assets()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer cleanup()
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest: %v", err)
-	}
-	defer env.Stop()
+	cfg, kubeconfig := testenv.Start(t)
 	ctx := context.Background()
 	if _, err := crds.Install(ctx, cfg, crds.Standard); err != nil {
 		t.Fatal(err)
 	}
-	kubeconfig := writeKubeconfig(t, cfg.Host, cfg.CAData, cfg.CertData, cfg.KeyData)
 	p := existing.New(kubeconfig, "")
 	if _, err := p.WithVersion("v0.0").Create(ctx); err == nil || !strings.Contains(err.Error(), "drop WithVersion") {
 		t.Errorf("Create with another version: err = %v", err)
@@ -125,19 +111,4 @@ func TestExistingAdoptsARealCluster(t *testing.T) {
 	if _, _, err := harness.Connect(kubeconfig, ""); err != nil {
 		t.Fatalf("the adopted cluster does not answer after Destroy: %v", err)
 	}
-}
-
-func writeKubeconfig(t *testing.T, server string, ca, cert, key []byte) string {
-	t.Helper()
-	cfg := clientcmdapi.Config{
-		Clusters:       map[string]*clientcmdapi.Cluster{"c": {Server: server, CertificateAuthorityData: ca}},
-		AuthInfos:      map[string]*clientcmdapi.AuthInfo{"u": {ClientCertificateData: cert, ClientKeyData: key}},
-		Contexts:       map[string]*clientcmdapi.Context{"c": {Cluster: "c", AuthInfo: "u"}},
-		CurrentContext: "c",
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(cfg, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
