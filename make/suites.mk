@@ -16,26 +16,25 @@ suites-bin: ## build the conformance suite binary into $(OUT)/bin/suites.test
 	@mkdir -p $(OUT)/bin
 	go test -c -o $(SUITES_BIN) ./suites
 
+# Every target runs the suite binary through `gammaconf run`, which makes its
+# command line (package pipeline); results go to <output-dir>/suites.
+SUITES_RUN = $(GAMMACONF) run --kubeconfig $(SUITES_KUBECONFIG) --suite-binary $(SUITES_BIN)
+
 .PHONY: suites
-suites: suites-bin ## run both suites against SUITES_KUBECONFIG, results in $(OUT)/suites
-	$(SUITES_BIN) -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) --output-dir=$(OUT)/suites \
-		$(SUITES_UPSTREAM_FLAGS) $(SUITES_FLAGS) $(SUITES_GINKGO)
+suites: suites-bin gammaconf ## run both suites against SUITES_KUBECONFIG, results in $(OUT)/suites
+	$(SUITES_RUN) --output-dir $(OUT) -- $(SUITES_UPSTREAM_FLAGS) $(SUITES_FLAGS) $(SUITES_GINKGO)
 
 .PHONY: suites-semantics
-suites-semantics: suites-bin ## run only the GAMMA semantics suite, results in $(OUT)/semantics
-	$(SUITES_BIN) -test.run='^TestSemantics$$' -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/semantics $(SUITES_FLAGS) $(SUITES_GINKGO)
+suites-semantics: suites-bin gammaconf ## run only the GAMMA semantics suite, results in $(OUT)/semantics/suites
+	$(SUITES_RUN) --output-dir $(OUT)/semantics -- -test.run='^TestSemantics$$' $(SUITES_FLAGS) $(SUITES_GINKGO)
 
 .PHONY: suites-meshbasic
-suites-meshbasic: suites-bin ## run the upstream MeshBasic test alone (passes with no mesh), results in $(OUT)/meshbasic
-	$(SUITES_BIN) -test.run='^TestUpstream$$' -test.timeout=20m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/meshbasic --run-test=MeshBasic $(SUITES_FLAGS)
+suites-meshbasic: suites-bin gammaconf ## run the upstream MeshBasic test alone (passes with no mesh), results in $(OUT)/meshbasic/suites
+	$(SUITES_RUN) --output-dir $(OUT)/meshbasic -- -test.run='^TestUpstream$$' --run-test=MeshBasic $(SUITES_FLAGS)
 
 .PHONY: negative-control
-negative-control: suites-bin ## semantics suite on a cluster with NO mesh: fails unless every mesh spec fails and every control passes
-	$(SUITES_BIN) -test.run='^TestSemantics$$' -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/negative-control --negative-control --convergence-timeout=$(NEGATIVE_CONTROL_TIMEOUT) \
-		--dump-on-failure=false $(SUITES_FLAGS)
+negative-control: suites-bin gammaconf ## semantics suite on a cluster with NO mesh: fails unless every mesh spec fails and every control passes
+	$(SUITES_RUN) --output-dir $(OUT) --negative-control --negative-control-timeout $(NEGATIVE_CONTROL_TIMEOUT) -- $(SUITES_FLAGS)
 
 .PHONY: suites-unit
 suites-unit: ## unit tests of the results schema, profiles and suite helpers (no cluster)

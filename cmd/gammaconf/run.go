@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"gamma-conformance/harness/existing"
 	"gamma-conformance/harness/local"
+	"gamma-conformance/pipeline"
 	"gamma-conformance/profiles"
 )
 
@@ -88,35 +88,25 @@ built or run; 3 the suite binary could not be built or run.`,
 			if binary == "" {
 				binary = filepath.Join(outDir, "bin", "suites.test")
 				fmt.Fprintf(cmd.ErrOrStderr(), "building the suite binary %s\n", binary)
-				build := exec.CommandContext(cmd.Context(), "go", "test", "-c", "-o", binary, "gamma-conformance/suites")
-				build.Stdout, build.Stderr = cmd.ErrOrStderr(), cmd.ErrOrStderr()
-				if err := build.Run(); err != nil {
-					return &exitError{exitRuntime, fmt.Errorf("building the suite binary (run from the gamma-conformance source tree, or pass --suite-binary): %w", err)}
+				if err := pipeline.BuildSuite(cmd.Context(), binary, cmd.ErrOrStderr()); err != nil {
+					return &exitError{exitRuntime, err}
 				}
 			}
-			suiteArgs := []string{"-test.timeout=60m", "--kubeconfig=" + kubeconfig}
+			s := pipeline.Suite{Binary: binary, Kubeconfig: kubeconfig, OutputDir: filepath.Join(outDir, "suites"), Flags: args}
 			if negative {
-				suiteArgs = append(suiteArgs, "-test.run=^TestSemantics$", "--negative-control", "--convergence-timeout="+negativeTimeout.String(),
-					"--dump-on-failure=false", "--output-dir="+filepath.Join(outDir, "negative-control"))
-			} else {
-				suiteArgs = append(suiteArgs, "--output-dir="+filepath.Join(outDir, "suites"))
+				s.NegativeControl, s.Timeout, s.OutputDir = true, negativeTimeout, filepath.Join(outDir, "negative-control")
 			}
-			run := exec.CommandContext(cmd.Context(), binary, append(suiteArgs, args...)...)
-			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			err := run.Run()
-			var ee *exec.ExitError
+			err := s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			var se *pipeline.SuiteError
 			switch {
 			case err == nil:
 				return nil
-			case errors.As(err, &ee) && ee.ExitCode() == 2:
-				return &exitError{exitUsage, fmt.Errorf("the suite binary rejected its flags or setup (see above)")}
-			case errors.As(err, &ee):
-				if negative {
-					return &exitError{exitFailed, fmt.Errorf("the negative control did not hold (see above)")}
-				}
-				return &exitError{exitFailed, fmt.Errorf("conformance tests failed (see above and %s)", filepath.Join(outDir, "suites"))}
+			case errors.As(err, &se) && se.Usage:
+				return &exitError{exitUsage, err}
+			case errors.As(err, &se) && se.Code > 0:
+				return &exitError{exitFailed, err}
 			default:
-				return &exitError{exitRuntime, fmt.Errorf("running %s: %w", binary, err)}
+				return &exitError{exitRuntime, err}
 			}
 		},
 	}
