@@ -1,0 +1,102 @@
+package semantics
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/rest"
+
+	"gamma-conformance/profiles"
+)
+
+func TestEverySpecTestsKnownFeatures(t *testing.T) {
+	if len(Specs()) < 40 {
+		t.Fatalf("%d specs registered, want at least 40", len(Specs()))
+	}
+	for _, sp := range Specs() {
+		if len(sp.Features()) == 0 {
+			t.Errorf("%q tests no feature", sp.FullText())
+		}
+		for _, f := range sp.Features() {
+			if !profiles.IsFeature(f) {
+				t.Errorf("%q: label %q is no semantics feature", sp.FullText(), f)
+			}
+		}
+		if sp.Container == "" || sp.Pods() == 0 {
+			t.Errorf("%q: no group or no fixture", sp.FullText())
+		}
+	}
+}
+
+func texts(specs []Spec) []string {
+	var out []string
+	for _, sp := range specs {
+		out = append(out, sp.Text)
+	}
+	return out
+}
+
+func TestSelectionFollowsGinkgoMeanings(t *testing.T) {
+	controls := selected(Config{LabelFilter: "control"})
+	if len(controls) == 0 {
+		t.Fatal("no control selected")
+	}
+	for _, sp := range controls {
+		if !sp.Control() {
+			t.Errorf("label filter control selected %q", sp.FullText())
+		}
+	}
+	notControls := selected(Config{LabelFilter: "!control"})
+	if len(controls)+len(notControls) != len(Specs()) {
+		t.Errorf("control %d + !control %d != %d specs", len(controls), len(notControls), len(Specs()))
+	}
+	one := selected(Config{Focus: []string{`^Pass-through with no routes a TCP port passes through$`}})
+	if got := texts(one); !slices.Equal(got, []string{"with no routes a TCP port passes through"}) {
+		t.Errorf("focus selected %q", got)
+	}
+	rest := selected(Config{LabelFilter: "control", Skip: []string{"TCP"}})
+	for _, sp := range rest {
+		if strings.Contains(sp.FullText(), "TCP") {
+			t.Errorf("skip TCP kept %q", sp.FullText())
+		}
+	}
+	if len(rest) >= len(controls) {
+		t.Errorf("skip removed nothing: %d of %d", len(rest), len(controls))
+	}
+}
+
+func TestGatingAsUpstream(t *testing.T) {
+	all := supportedFeatures(Config{})
+	for _, f := range profiles.Features() {
+		if !all[f] {
+			t.Errorf("with no claims %s does not run", f)
+		}
+	}
+	only := supportedFeatures(Config{SupportedFeatures: []string{profiles.RequestTimeout, "HTTPRouteRequestTimeout"}})
+	if !only[profiles.RequestTimeout] || only[profiles.RetryBudget] || !only[profiles.ProducerRoute] {
+		t.Errorf("claims %v: timeout %v budget %v producer(core) %v", only, only[profiles.RequestTimeout], only[profiles.RetryBudget], only[profiles.ProducerRoute])
+	}
+	exempt := supportedFeatures(Config{AllFeatures: true, ExemptFeatures: []string{profiles.RetryBudget}})
+	if exempt[profiles.RetryBudget] || !exempt[profiles.SessionPersistence] {
+		t.Errorf("exempt budget: %v", exempt)
+	}
+	if got := unsupported([]string{profiles.RetryBudget, "control"}, exempt); !slices.Equal(got, []string{profiles.RetryBudget}) {
+		t.Errorf("unsupported %v", got)
+	}
+}
+
+func TestValidateNamesEachProblem(t *testing.T) {
+	err := Config{LabelFilter: "a &&", Focus: []string{"("}, SupportedFeatures: []string{"SemanticsProducerRoutes"}}.Defaults().Validate()
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{"RESTConfig is nil", `label filter "a &&"`, `"(" is not a regular expression`, "did you mean SemanticsProducerRoute"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if err := (Config{RESTConfig: &rest.Config{}}).Defaults().Validate(); err != nil {
+		t.Errorf("good config refused: %v", err)
+	}
+}
