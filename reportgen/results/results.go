@@ -141,7 +141,28 @@ type Test struct {
 	Location string `json:"location,omitempty"`
 	// Rerun is the exact command that reruns just this test.
 	Rerun string `json:"rerun"`
+	// Requirement is the sentence of the specification a semantics spec
+	// checks (nil for upstream tests).
+	Requirement *Requirement `json:"requirement,omitempty"`
 }
+
+// Requirement is a sentence of the specification and its level.
+type Requirement struct {
+	// Text is the sentence, quoted.
+	Text string `json:"text"`
+	// Source is where it is: an API field doc (e.g. "HTTPRouteRule.Matches")
+	// or a GEP ("GEP-1294").
+	Source string `json:"source"`
+	// Level is the sentence's RFC 2119 keyword: MUST, SHOULD or MAY.
+	Level string `json:"level"`
+}
+
+// Requirement levels.
+const (
+	MUST   = "MUST"
+	SHOULD = "SHOULD"
+	MAY    = "MAY"
+)
 
 // ControlLabel is the label of semantics specs that are controls by nature
 // (pass-through, pod IP): they pass with or without a mesh.

@@ -171,6 +171,9 @@ func (r *runner) entry(sp Spec) results.Test {
 	if r.cfg.Rerun != nil {
 		rt.Rerun = r.cfg.Rerun(sp.FullText())
 	}
+	if req, ok := sp.Requirement(); ok {
+		rt.Requirement = &req
+	}
 	return rt
 }
 
