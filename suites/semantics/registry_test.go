@@ -1,6 +1,7 @@
 package semantics
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"gamma-conformance/profiles"
+	"gamma-conformance/reportgen/results"
 )
 
 func TestEverySpecTestsKnownFeatures(t *testing.T) {
@@ -67,22 +69,55 @@ func TestSelectionFollowsGinkgoMeanings(t *testing.T) {
 }
 
 func TestGatingAsUpstream(t *testing.T) {
-	all := supportedFeatures(Config{})
-	for _, f := range profiles.Features() {
-		if !all[f] {
-			t.Errorf("with no claims %s does not run", f)
+	gate := func(cfg Config) map[string]bool {
+		t.Helper()
+		cfg.GatewayAPIVersion = "v1.6.3"
+		got, err := claims(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	none := gate(Config{})
+	for _, p := range profiles.All() {
+		for _, f := range p.Core {
+			if !none[f] {
+				t.Errorf("core %s does not run without claims", f)
+			}
+		}
+		for _, f := range p.Extended {
+			if none[f] {
+				t.Errorf("extended %s runs though nothing claims it", f)
+			}
 		}
 	}
-	only := supportedFeatures(Config{SupportedFeatures: []string{profiles.RequestTimeout, "HTTPRouteRequestTimeout"}})
-	if !only[profiles.RequestTimeout] || only[profiles.RetryBudget] || !only[profiles.ProducerRoute] {
-		t.Errorf("claims %v: timeout %v budget %v producer(core) %v", only, only[profiles.RequestTimeout], only[profiles.RetryBudget], only[profiles.ProducerRoute])
+	only := gate(Config{SupportedFeatures: []string{profiles.RetryBudget, "HTTPRouteRequestTimeout"}})
+	if !only[profiles.RequestTimeout] || !only[profiles.RetryBudget] || only[profiles.SessionPersistence] || only[profiles.ConsumerTimeout] {
+		t.Errorf("claims %v", only)
 	}
-	exempt := supportedFeatures(Config{AllFeatures: true, ExemptFeatures: []string{profiles.RetryBudget}})
-	if exempt[profiles.RetryBudget] || !exempt[profiles.SessionPersistence] {
-		t.Errorf("exempt budget: %v", exempt)
+	all := gate(Config{AllFeatures: true, ExemptFeatures: []string{profiles.RetryBudget}})
+	if all[profiles.RetryBudget] || !all[profiles.SessionPersistence] {
+		t.Errorf("all minus budget: %v", all)
 	}
-	if got := unsupported([]string{profiles.RetryBudget, "control"}, exempt); !slices.Equal(got, []string{profiles.RetryBudget}) {
+	if got := unsupported([]string{profiles.RetryBudget, "control"}, all); !slices.Equal(got, []string{profiles.RetryBudget}) {
 		t.Errorf("unsupported %v", got)
+	}
+}
+
+func TestOnlyProvenFeaturesCountAsSupported(t *testing.T) {
+	tests := []results.Test{
+		{Features: []string{profiles.RetryBudget}, Outcome: results.Passed},
+		{Features: []string{profiles.SessionPersistence}, Outcome: results.Passed},
+		{Features: []string{profiles.SessionPersistence}, Outcome: results.Failed},
+	}
+	proven := provenFeatures(tests)
+	if !proven[profiles.RetryBudget] || proven[profiles.SessionPersistence] || proven[profiles.PolicyConflict] {
+		t.Errorf("proven %v", proven)
+	}
+	claimed := supportedFeatures([]string{profiles.RetryBudget, profiles.SessionPersistence, profiles.PolicyConflict}, nil)
+	p := resultProfiles(claimed, proven)[0]
+	if !slices.Contains(p.SupportedExtended, profiles.RetryBudget) || slices.Contains(p.SupportedExtended, profiles.SessionPersistence) || slices.Contains(p.SupportedExtended, profiles.PolicyConflict) {
+		t.Errorf("supported extended %v", p.SupportedExtended)
 	}
 }
 
