@@ -46,3 +46,9 @@ suites-bench: ## measure suite_s, upstream_runner_s, semantics_spec_median_s, up
 	GAMMA_BENCH_LOGS=$(OUT)/suites-bench GAMMA_BENCH_KUBECONFIG=$(SUITES_KUBECONFIG) GAMMA_BENCH_FLAGS='$(SUITES_FLAGS)' GAMMA_BENCH_UPSTREAM_FLAGS='$(SUITES_UPSTREAM_FLAGS)' \
 		go test -run '^$$' -bench '^BenchmarkConformanceRun$$' -benchtime=1x -timeout 90m ./suites | tee $(OUT)/suites-bench.txt
 	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z][a-z0-9_]*$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/suites-bench.txt
+
+FLAKE_RUNS ?= 20
+
+.PHONY: flake
+flake: gammaconf ## FLAKE_RUNS (20) runs of both suites on the reference mesh beside a one-core CPU hog; prints flake_runs= / flaky_tests= after each run
+	hack/test-with-cluster.sh $(GAMMACONF) --exec hack/flake.sh $(GAMMACONF) $(OUT) $(FLAKE_RUNS)

@@ -35,6 +35,8 @@ func (e *exitError) Error() string { return e.err.Error() }
 func runCommand() *cobra.Command {
 	var kubeconfig, outDir, binary string
 	var negative bool
+	var repeat int
+	var reference bool
 	var negativeTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "run [flags] [-- suite flags]",
@@ -72,6 +74,9 @@ setup (no kubeconfig, a cluster that does not answer or serves no Gateway
 API CRDs, an unknown feature name, a bad flag), checked before anything is
 built or run; 3 the suite binary could not be built or run.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if repeat < 1 || (repeat > 1 && negative) {
+				return &exitError{exitUsage, fmt.Errorf("--repeat %d: must be at least 1, and 1 with --negative-control", repeat)}
+			}
 			if err := checkFeatureFlags(args); err != nil {
 				return &exitError{exitUsage, err}
 			}
@@ -92,11 +97,19 @@ built or run; 3 the suite binary could not be built or run.`,
 					return &exitError{exitRuntime, err}
 				}
 			}
+			if reference {
+				args = append(pipeline.ReferenceMeshFlags(), args...)
+			}
 			s := pipeline.Suite{Binary: binary, Kubeconfig: kubeconfig, OutputDir: filepath.Join(outDir, "suites"), Flags: args}
 			if negative {
 				s.NegativeControl, s.Timeout, s.OutputDir = true, negativeTimeout, filepath.Join(outDir, "negative-control")
 			}
-			err := s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			var err error
+			if repeat > 1 {
+				_, err = pipeline.Repeat(cmd.Context(), s, repeat, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			} else {
+				err = s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			var se *pipeline.SuiteError
 			switch {
 			case err == nil:
@@ -115,6 +128,8 @@ built or run; 3 the suite binary could not be built or run.`,
 	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
 	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
 	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
+	f.BoolVar(&reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
+	f.IntVar(&repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
 	f.DurationVar(&negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
 	return cmd
 }
