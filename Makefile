@@ -73,4 +73,4 @@ CLUSTER_BENCH_PACKAGES ?= ./harness/mesh
 
 .PHONY: conformance
 conformance: gammaconf ## the main job: embedded cluster, CRDs, negative control, reference mesh, both suites, reports in $(OUT)
-	hack/conformance.sh $(GAMMACONF) $(OUT)
+	$(GAMMACONF) conformance --provider local --dir $(GAMMA_CLUSTER_DIR) --output-dir $(OUT)

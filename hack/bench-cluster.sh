@@ -14,8 +14,6 @@ go test -run '^$' -bench . -benchtime=1x -timeout 60m "$@"
 "$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --channel experimental >&2
 "$gammaconf" mesh install --kubeconfig "$GAMMA_KUBECONFIG" --work-dir "$out/mesh" >&2
 # The same upstream flags go to this suite binary and to the upstream runner
-# alone: features from the reference mesh's XMesh, injection by label.
-GAMMA_BENCH_KUBECONFIG=$GAMMA_KUBECONFIG GAMMA_BENCH_LOGS=$out/suites-bench \
-	GAMMA_BENCH_UPSTREAM_FLAGS='--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC --namespace-labels=mesh.gamma-conformance.dev/inject=enabled' \
-	GAMMA_BENCH_FLAGS='--controller-name=gamma-conformance.dev/reference-mesh' \
+# alone: the reference mesh's (package pipeline, GAMMA_BENCH_REFERENCE=1).
+GAMMA_BENCH_KUBECONFIG=$GAMMA_KUBECONFIG GAMMA_BENCH_LOGS=$out/suites-bench GAMMA_BENCH_REFERENCE=1 \
 	go test -run '^$' -bench '^BenchmarkConformanceRun$' -benchtime=1x -timeout 60m ./suites

@@ -28,3 +28,10 @@ e2e-kind: gammaconf ## cluster smoke test on kind (private dockerd from hack/kin
 	trap 'hack/kind-docker-host.sh down' EXIT; \
 	GAMMA_PROVIDER=kind GAMMA_CLUSTER_DIR=/var/lib/gamma-conformance/kind \
 		hack/test-with-cluster.sh $(GAMMACONF) -count=1 -v ./harness/e2e
+
+.PHONY: conformance-kind
+conformance-kind: gammaconf ## the main job on a kind cluster (private dockerd from hack/kind-docker-host.sh, stopped afterwards), reports in $(OUT)/kind
+	engine=$$(hack/kind-docker-host.sh up) || { hack/kind-docker-host.sh down; exit 1; }; \
+	eval "$$engine"; export DOCKER_HOST; \
+	trap 'hack/kind-docker-host.sh down' EXIT; \
+	$(GAMMACONF) conformance --provider kind --dir /var/lib/gamma-conformance/kind --output-dir $(OUT)/kind

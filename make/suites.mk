@@ -16,26 +16,25 @@ suites-bin: ## build the conformance suite binary into $(OUT)/bin/suites.test
 	@mkdir -p $(OUT)/bin
 	go test -c -o $(SUITES_BIN) ./suites
 
+# Every target runs the suite binary through `gammaconf run`, which makes its
+# command line (package pipeline); results go to <output-dir>/suites.
+SUITES_RUN = $(GAMMACONF) run --kubeconfig $(SUITES_KUBECONFIG) --suite-binary $(SUITES_BIN)
+
 .PHONY: suites
-suites: suites-bin ## run both suites against SUITES_KUBECONFIG, results in $(OUT)/suites
-	$(SUITES_BIN) -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) --output-dir=$(OUT)/suites \
-		$(SUITES_UPSTREAM_FLAGS) $(SUITES_FLAGS) $(SUITES_GINKGO)
+suites: suites-bin gammaconf ## run both suites against SUITES_KUBECONFIG, results in $(OUT)/suites
+	$(SUITES_RUN) --output-dir $(OUT) -- $(SUITES_UPSTREAM_FLAGS) $(SUITES_FLAGS) $(SUITES_GINKGO)
 
 .PHONY: suites-semantics
-suites-semantics: suites-bin ## run only the GAMMA semantics suite, results in $(OUT)/semantics
-	$(SUITES_BIN) -test.run='^TestSemantics$$' -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/semantics $(SUITES_FLAGS) $(SUITES_GINKGO)
+suites-semantics: suites-bin gammaconf ## run only the GAMMA semantics suite, results in $(OUT)/semantics/suites
+	$(SUITES_RUN) --output-dir $(OUT)/semantics -- -test.run='^TestSemantics$$' $(SUITES_FLAGS) $(SUITES_GINKGO)
 
 .PHONY: suites-meshbasic
-suites-meshbasic: suites-bin ## run the upstream MeshBasic test alone (passes with no mesh), results in $(OUT)/meshbasic
-	$(SUITES_BIN) -test.run='^TestUpstream$$' -test.timeout=20m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/meshbasic --run-test=MeshBasic $(SUITES_FLAGS)
+suites-meshbasic: suites-bin gammaconf ## run the upstream MeshBasic test alone (passes with no mesh), results in $(OUT)/meshbasic/suites
+	$(SUITES_RUN) --output-dir $(OUT)/meshbasic -- -test.run='^TestUpstream$$' --run-test=MeshBasic $(SUITES_FLAGS)
 
 .PHONY: negative-control
-negative-control: suites-bin ## semantics suite on a cluster with NO mesh: fails unless every mesh spec fails and every control passes
-	$(SUITES_BIN) -test.run='^TestSemantics$$' -test.timeout=60m --kubeconfig=$(SUITES_KUBECONFIG) \
-		--output-dir=$(OUT)/negative-control --negative-control --convergence-timeout=$(NEGATIVE_CONTROL_TIMEOUT) \
-		--dump-on-failure=false $(SUITES_FLAGS)
+negative-control: suites-bin gammaconf ## semantics suite on a cluster with NO mesh: fails unless every mesh spec fails and every control passes
+	$(SUITES_RUN) --output-dir $(OUT) --negative-control --negative-control-timeout $(NEGATIVE_CONTROL_TIMEOUT) -- $(SUITES_FLAGS)
 
 .PHONY: suites-unit
 suites-unit: ## unit tests of the results schema, profiles and suite helpers (no cluster)
@@ -47,3 +46,9 @@ suites-bench: ## measure suite_s, upstream_runner_s, semantics_spec_median_s, up
 	GAMMA_BENCH_LOGS=$(OUT)/suites-bench GAMMA_BENCH_KUBECONFIG=$(SUITES_KUBECONFIG) GAMMA_BENCH_FLAGS='$(SUITES_FLAGS)' GAMMA_BENCH_UPSTREAM_FLAGS='$(SUITES_UPSTREAM_FLAGS)' \
 		go test -run '^$$' -bench '^BenchmarkConformanceRun$$' -benchtime=1x -timeout 90m ./suites | tee $(OUT)/suites-bench.txt
 	@awk '/^Benchmark/ { for (i = 3; i <= NF; i++) if ($$i ~ /^[a-z][a-z0-9_]*$$/ && $$(i-1) ~ /^[-+0-9.e]+$$/) print $$i "=" $$(i-1) }' $(OUT)/suites-bench.txt
+
+FLAKE_RUNS ?= 20
+
+.PHONY: flake
+flake: gammaconf ## FLAKE_RUNS (20) runs of both suites on the reference mesh beside a one-core CPU hog; prints flake_runs= / flaky_tests= after each run
+	hack/test-with-cluster.sh $(GAMMACONF) --exec hack/flake.sh $(GAMMACONF) $(OUT) $(FLAKE_RUNS)

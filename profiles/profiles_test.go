@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,5 +44,27 @@ func TestCheckFeatureNames(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+func TestUpstreamNamesClaimSemanticsFeaturesPerVersion(t *testing.T) {
+	got, err := Claimed("v1.6.3", []string{"MeshConsumerRoute", "HTTPRouteRequestTimeout", RetryBudget, "HTTPRouteRetryCodes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ConsumerRoute, ConsumerTimeout, RequestTimeout, PrecedenceByTimeout, RetryBudget}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("v1.6 claims %v, want %v", got, want)
+	}
+	// HTTPRouteRetry means consumer retries in v1.6; v1.7 calls it HTTPRouteRetryCodes.
+	v16, _ := Claimed("v1.6", []string{"MeshConsumerRoute", "HTTPRouteRetry"})
+	v17, _ := Claimed("v1.7.0", []string{"MeshConsumerRoute", "HTTPRouteRetry"})
+	v17codes, _ := Claimed("v1.7.0", []string{"MeshConsumerRoute", "HTTPRouteRetryCodes"})
+	if !slices.Contains(v16, ConsumerRetry) || slices.Contains(v17, ConsumerRetry) || !slices.Contains(v17codes, ConsumerRetry) {
+		t.Errorf("retry mapping: v1.6 %v, v1.7 HTTPRouteRetry %v, v1.7 HTTPRouteRetryCodes %v", v16, v17, v17codes)
+	}
+	if _, err := Claimed("v1.5.1", nil); err == nil || !strings.Contains(err.Error(), "known: v1.6, v1.7") {
+		t.Errorf("unknown version: %v", err)
 	}
 }

@@ -60,6 +60,9 @@ func fixtureRun(t testing.TB) string {
 	return path
 }
 
+// fixtureRequirement is the sentence one fixture spec checks.
+const fixtureRequirement = "the Gateway MUST return a timeout error"
+
 func fixtureResults() *results.Results {
 	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	r := &results.Results{
@@ -137,6 +140,9 @@ func fixtureResults() *results.Results {
 			Rerun: "out/bin/suites.test '-test.run=^TestSemantics$' '--ginkgo.focus=^" + s.id + "$'"}
 		if s.id == controlSpec {
 			t.Labels = append(t.Labels, results.ControlLabel)
+		}
+		if s.feature == profiles.RequestTimeout {
+			t.Requirement = &results.Requirement{Text: fixtureRequirement, Source: "HTTPRouteTimeouts.Request", Level: results.MUST}
 		}
 		switch s.outcome {
 		case results.Failed:

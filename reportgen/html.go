@@ -106,7 +106,7 @@ func renderHTML(run *Run, semantics *confv1.ConformanceReport) ([]byte, error) {
 		for _, t := range r.Tests {
 			if t.Suite == s {
 				ps.Tests = append(ps.Tests, t)
-				if t.Outcome == results.Failed {
+				if t.Outcome == results.Failed || t.Outcome == results.Flaky {
 					p.Failures = append(p.Failures, t)
 				}
 			}
@@ -154,7 +154,7 @@ func features(r *results.Results) []pageFeature {
 			switch t.Outcome {
 			case results.Passed:
 				row.Passed++
-			case results.Failed:
+			case results.Failed, results.Flaky:
 				row.Failed++
 			case results.Skipped:
 				row.Skipped++

@@ -81,6 +81,9 @@ func renderJUnit(r *results.Results) ([]byte, error) {
 				}
 				c.Failure = &junitMessage{Message: firstLine(t.Failure), Type: "failed", Text: text + "\n\nrerun: " + t.Rerun}
 				js.Failures++
+			case results.Flaky:
+				c.Failure = &junitMessage{Message: firstLine(t.Failure), Type: "flaky", Text: t.Failure + "\n\nrerun: " + t.Rerun}
+				js.Failures++
 			case results.Skipped:
 				c.Skipped = &junitMessage{Message: "skipped: " + firstLine(t.Failure)}
 				js.Skipped++

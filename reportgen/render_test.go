@@ -61,6 +61,18 @@ func TestRenderWritesEveryFile(t *testing.T) {
 	}
 }
 
+func TestHTMLShowsTheRequirementEachSpecChecks(t *testing.T) {
+	_, out := renderFixture(t)
+	page, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<b>MUST</b> (HTTPRouteTimeouts.Request): &ldquo;" + fixtureRequirement + "&rdquo;"
+	if !strings.Contains(string(page), want) {
+		t.Errorf("report.html does not show %q", want)
+	}
+}
+
 func TestUpstreamReportCopiedByteForByte(t *testing.T) {
 	run, out := renderFixture(t)
 	orig := readFile(t, filepath.Join(filepath.Dir(run.ResultsPath), "upstream-report.yaml"))

@@ -117,7 +117,8 @@ func (p *profileBuilder) add(id string, o results.Outcome, extended bool) {
 	switch o {
 	case results.Passed:
 		st.Passed++
-	case results.Failed:
+	case results.Failed, results.Flaky:
+		// A flaky test is no pass: upstream's schema has no other place.
 		st.Failed++
 		st.FailedTests = append(st.FailedTests, id)
 	case results.Skipped:

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 
+	"gamma-conformance/pipeline"
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/internal/kube"
 )
@@ -32,12 +33,19 @@ import (
 // It needs GAMMA_BENCH_KUBECONFIG. GAMMA_BENCH_UPSTREAM_FLAGS (upstream
 // runner flags: profiles, features, --namespace-labels) go to both runs;
 // GAMMA_BENCH_FLAGS (our own, e.g. --controller-name) only to this binary.
+// GAMMA_BENCH_REFERENCE=1 takes both from package pipeline: the flags of a
+// run against the reference mesh.
 func BenchmarkConformanceRun(b *testing.B) {
 	kubeconfig := os.Getenv("GAMMA_BENCH_KUBECONFIG")
 	if kubeconfig == "" {
 		b.Skip("set GAMMA_BENCH_KUBECONFIG to a cluster with the mesh installed to measure a conformance run")
 	}
 	upstreamFlags := strings.Fields(os.Getenv("GAMMA_BENCH_UPSTREAM_FLAGS"))
+	ownFlags := strings.Fields(os.Getenv("GAMMA_BENCH_FLAGS"))
+	if os.Getenv("GAMMA_BENCH_REFERENCE") == "1" {
+		upstreamFlags = pipeline.ReferenceMeshUpstreamFlags()
+		ownFlags = slices.DeleteFunc(pipeline.ReferenceMeshFlags(), func(f string) bool { return slices.Contains(upstreamFlags, f) })
+	}
 	if len(upstreamFlags) == 0 {
 		upstreamFlags = strings.Fields("--conformance-profiles=MESH-HTTP,MESH-GRPC --all-features --exempt-features=Gateway,ReferenceGrant")
 	}
@@ -56,9 +64,9 @@ func BenchmarkConformanceRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		args := append([]string{"-test.run=^Test(Upstream|Semantics)$", "-test.bench=^$", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--output-dir=" + filepath.Join(out, "suites")}, upstreamFlags...)
-		args = append(args, strings.Fields(os.Getenv("GAMMA_BENCH_FLAGS"))...)
-		_, suiteSecs, suiteErr := timed(filepath.Join(logDir, "suites.log"), self, args...)
+		s := pipeline.Suite{Binary: self, Kubeconfig: kubeconfig, OutputDir: filepath.Join(out, "suites"),
+			Flags: append(append([]string{"-test.run=^Test(Upstream|Semantics)$", "-test.bench=^$"}, upstreamFlags...), ownFlags...)}
+		_, suiteSecs, suiteErr := timed(filepath.Join(logDir, "suites.log"), self, s.Args()...)
 		r, err := results.Read(filepath.Join(out, "suites", results.File))
 		if err != nil {
 			b.Fatal(err)
@@ -80,7 +88,7 @@ func BenchmarkConformanceRun(b *testing.B) {
 		if err := waitUpstreamNamespacesGone(kubeconfig); err != nil {
 			b.Fatal(err)
 		}
-		args = append([]string{"-test.run=^TestConformance$", "-test.v", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--report-output=" + filepath.Join(out, "upstream-alone.yaml"),
+		args := append([]string{"-test.run=^TestConformance$", "-test.v", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--report-output=" + filepath.Join(out, "upstream-alone.yaml"),
 			"--organization=bench", "--project=bench", "--url=https://example.invalid", "--version=bench", "--contact=bench"}, upstreamFlags...)
 		upOut, upSecs, upErr := timed(filepath.Join(logDir, "upstream-runner.log"), upstreamBin, args...)
 		upMedian := median(upstreamDurations(upOut))

@@ -87,6 +87,8 @@ func semanticsConfig() (semantics.Config, error) {
 	return semantics.Config{
 		RESTConfig:           rc,
 		ControllerName:       f.ControllerName,
+		PolicyControllerName: f.PolicyController,
+		MeshName:             flagLookupValue("mesh-name"),
 		NamespaceLabels:      suite.ParseKeyValuePairs(flagLookupValue("namespace-labels")),
 		NamespaceAnnotations: suite.ParseKeyValuePairs(flagLookupValue("namespace-annotations")),
 		EchoImage:            f.EchoImage,

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -17,10 +19,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
+	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/internal/config"
 	"gamma-conformance/suites/internal/gotest"
 	"gamma-conformance/suites/internal/kube"
+	"gamma-conformance/suites/semantics"
 	"gamma-conformance/suites/upstream"
 )
 
@@ -35,6 +39,10 @@ func TestMain(m *testing.M) {
 	if err := errors.Join(config.Current.Resolve(), checkFeatureFlags()); err != nil {
 		fmt.Fprintln(os.Stderr, "gamma-conformance suites:", err)
 		os.Exit(2)
+	}
+	if config.Current.List {
+		listSpecs(os.Stdout)
+		os.Exit(0)
 	}
 	var err error
 	if capture, err = gotest.Start(); err != nil {
@@ -200,5 +208,33 @@ func handleInterrupts() {
 			cancel()
 		}
 		os.Exit(130)
+	}
+}
+
+// listSpecs prints every semantics spec: its ID, features (core or
+// extended), and the requirement it checks.
+func listSpecs(w io.Writer) {
+	core := map[string]bool{}
+	for _, p := range profiles.All() {
+		for _, f := range p.Core {
+			core[f] = true
+		}
+	}
+	for _, sp := range semantics.Specs() {
+		var feats []string
+		for _, f := range sp.Features() {
+			level := "extended"
+			if core[f] {
+				level = "core"
+			}
+			feats = append(feats, f+" ("+level+")")
+		}
+		fmt.Fprintf(w, "%s\n  features: %s\n", sp.FullText(), strings.Join(feats, ", "))
+		if sp.Control() {
+			fmt.Fprintf(w, "  control: passes with no mesh\n")
+		}
+		if req, ok := sp.Requirement(); ok {
+			fmt.Fprintf(w, "  %s (%s): %s\n", req.Level, req.Source, req.Text)
+		}
 	}
 }

@@ -172,3 +172,9 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRepeatMustBePositive(t *testing.T) {
+	oneError(t, exitUsage, "--repeat 0: must be at least 1", "run", "--repeat", "0")
+	oneError(t, exitUsage, "--repeat 3|1 with --negative-control", "run", "--repeat", "3", "--negative-control")
+	oneError(t, exitUsage, `unknown provider "docker"`, "conformance", "--provider=docker")
+}

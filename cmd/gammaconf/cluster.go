@@ -40,16 +40,7 @@ Exit codes: 0 done; 1 the step failed; 2 bad input or setup (unknown
 provider, not root, a kubeconfig that is unreadable or whose cluster does not
 answer, no Gateway API CRDs on an existing cluster). The error says the fix.`,
 	}
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.provider, "provider", "local", "cluster provider: "+strings.Join(providers.Names, ", ")+" (local: this host, needs Linux and root)")
-	pf.StringVar(&f.dir, "dir", "", "state directory, the kubeconfig is <dir>/kubeconfig (default "+local.DefaultDir+", or "+kind.DefaultDir+" for kind)")
-	pf.StringVar(&f.name, "name", "gamma", "kind provider: cluster name")
-	pf.BoolVar(&f.retain, "retain", false, "kind provider: keep the nodes when creating the cluster fails (for debugging)")
-	pf.StringVar(&f.kubeconfig, "kubeconfig", "", "existing provider: kubeconfig of the cluster")
-	pf.StringVar(&f.context, "context", "", "existing provider: kubeconfig context (default: current context)")
-	pf.BoolVar(&f.offline, "offline", true, "never pull anything: build and preload every image (no registry is reachable here, so this is always on)")
-	pf.BoolVar(&f.verifyClean, "verify-clean", false, "local provider: record the host state at up; down then fails if the host differs")
-
+	f.register(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
 		Short: "create the cluster (or reuse it when it is up) and print its kubeconfig path",
@@ -97,6 +88,19 @@ answer, no Gateway API CRDs on an existing cluster). The error says the fix.`,
 		},
 	})
 	return cmd
+}
+
+// register adds the provider flags to cmd and its subcommands.
+func (f *clusterFlags) register(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.provider, "provider", "local", "cluster provider: "+strings.Join(providers.Names, ", ")+" (local: this host, needs Linux and root)")
+	pf.StringVar(&f.dir, "dir", "", "state directory, the kubeconfig is <dir>/kubeconfig (default "+local.DefaultDir+", or "+kind.DefaultDir+" for kind)")
+	pf.StringVar(&f.name, "name", "gamma", "kind provider: cluster name")
+	pf.BoolVar(&f.retain, "retain", false, "kind provider: keep the nodes when creating the cluster fails (for debugging)")
+	pf.StringVar(&f.kubeconfig, "kubeconfig", "", "existing provider: kubeconfig of the cluster")
+	pf.StringVar(&f.context, "context", "", "existing provider: kubeconfig context (default: current context)")
+	pf.BoolVar(&f.offline, "offline", true, "never pull anything: build and preload every image (no registry is reachable here, so this is always on)")
+	pf.BoolVar(&f.verifyClean, "verify-clean", false, "local provider: record the host state at up; down then fails if the host differs")
 }
 
 func (f *clusterFlags) newProvider() (harness.Provider, error) {

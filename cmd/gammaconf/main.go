@@ -37,7 +37,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{exitUsage, err} })
-	root.AddCommand(clusterCommand(), crdsCommand(), meshCommand(), runCommand(), reportCommand(), badgeCommand())
+	root.AddCommand(clusterCommand(), crdsCommand(), meshCommand(), runCommand(), conformanceCommand(), reportCommand(), badgeCommand())
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"gamma-conformance/harness/existing"
 	"gamma-conformance/harness/local"
+	"gamma-conformance/pipeline"
 	"gamma-conformance/profiles"
 )
 
@@ -35,6 +35,8 @@ func (e *exitError) Error() string { return e.err.Error() }
 func runCommand() *cobra.Command {
 	var kubeconfig, outDir, binary string
 	var negative bool
+	var repeat int
+	var reference bool
 	var negativeTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "run [flags] [-- suite flags]",
@@ -72,6 +74,9 @@ setup (no kubeconfig, a cluster that does not answer or serves no Gateway
 API CRDs, an unknown feature name, a bad flag), checked before anything is
 built or run; 3 the suite binary could not be built or run.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if repeat < 1 || (repeat > 1 && negative) {
+				return &exitError{exitUsage, fmt.Errorf("--repeat %d: must be at least 1, and 1 with --negative-control", repeat)}
+			}
 			if err := checkFeatureFlags(args); err != nil {
 				return &exitError{exitUsage, err}
 			}
@@ -88,35 +93,33 @@ built or run; 3 the suite binary could not be built or run.`,
 			if binary == "" {
 				binary = filepath.Join(outDir, "bin", "suites.test")
 				fmt.Fprintf(cmd.ErrOrStderr(), "building the suite binary %s\n", binary)
-				build := exec.CommandContext(cmd.Context(), "go", "test", "-c", "-o", binary, "gamma-conformance/suites")
-				build.Stdout, build.Stderr = cmd.ErrOrStderr(), cmd.ErrOrStderr()
-				if err := build.Run(); err != nil {
-					return &exitError{exitRuntime, fmt.Errorf("building the suite binary (run from the gamma-conformance source tree, or pass --suite-binary): %w", err)}
+				if err := pipeline.BuildSuite(cmd.Context(), binary, cmd.ErrOrStderr()); err != nil {
+					return &exitError{exitRuntime, err}
 				}
 			}
-			suiteArgs := []string{"-test.timeout=60m", "--kubeconfig=" + kubeconfig}
-			if negative {
-				suiteArgs = append(suiteArgs, "-test.run=^TestSemantics$", "--negative-control", "--convergence-timeout="+negativeTimeout.String(),
-					"--dump-on-failure=false", "--output-dir="+filepath.Join(outDir, "negative-control"))
-			} else {
-				suiteArgs = append(suiteArgs, "--output-dir="+filepath.Join(outDir, "suites"))
+			if reference {
+				args = append(pipeline.ReferenceMeshFlags(), args...)
 			}
-			run := exec.CommandContext(cmd.Context(), binary, append(suiteArgs, args...)...)
-			run.Stdout, run.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			err := run.Run()
-			var ee *exec.ExitError
+			s := pipeline.Suite{Binary: binary, Kubeconfig: kubeconfig, OutputDir: filepath.Join(outDir, "suites"), Flags: args}
+			if negative {
+				s.NegativeControl, s.Timeout, s.OutputDir = true, negativeTimeout, filepath.Join(outDir, "negative-control")
+			}
+			var err error
+			if repeat > 1 {
+				_, err = pipeline.Repeat(cmd.Context(), s, repeat, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			} else {
+				err = s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
+			var se *pipeline.SuiteError
 			switch {
 			case err == nil:
 				return nil
-			case errors.As(err, &ee) && ee.ExitCode() == 2:
-				return &exitError{exitUsage, fmt.Errorf("the suite binary rejected its flags or setup (see above)")}
-			case errors.As(err, &ee):
-				if negative {
-					return &exitError{exitFailed, fmt.Errorf("the negative control did not hold (see above)")}
-				}
-				return &exitError{exitFailed, fmt.Errorf("conformance tests failed (see above and %s)", filepath.Join(outDir, "suites"))}
+			case errors.As(err, &se) && se.Usage:
+				return &exitError{exitUsage, err}
+			case errors.As(err, &se) && se.Code > 0:
+				return &exitError{exitFailed, err}
 			default:
-				return &exitError{exitRuntime, fmt.Errorf("running %s: %w", binary, err)}
+				return &exitError{exitRuntime, err}
 			}
 		},
 	}
@@ -125,6 +128,8 @@ built or run; 3 the suite binary could not be built or run.`,
 	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
 	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
 	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
+	f.BoolVar(&reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
+	f.IntVar(&repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
 	f.DurationVar(&negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
 	return cmd
 }

@@ -29,7 +29,7 @@ func Attribute(features []string, profiles []Profile) []Attribution {
 
 // Counts is the number of tests per outcome.
 type Counts struct {
-	Passed, Failed, Skipped, NotSupported int
+	Passed, Failed, Skipped, NotSupported, Flaky int
 }
 
 // Count tallies the tests of one suite ("" for all).
@@ -48,6 +48,8 @@ func (r *Results) Count(suite Suite) Counts {
 			c.Skipped++
 		case NotSupported:
 			c.NotSupported++
+		case Flaky:
+			c.Flaky++
 		}
 	}
 	return c

@@ -106,10 +106,13 @@ func (r *Results) Validate() error {
 		if t.Suite != Upstream && t.Suite != Semantics {
 			bad("%s: suite %q, want upstream or semantics", where, t.Suite)
 		}
-		if !slices.Contains([]Outcome{Passed, Failed, Skipped, NotSupported}, t.Outcome) {
-			bad("%s: outcome %q, want passed, failed, skipped or not-supported", where, t.Outcome)
+		if !slices.Contains([]Outcome{Passed, Failed, Skipped, NotSupported, Flaky}, t.Outcome) {
+			bad("%s: outcome %q, want passed, failed, skipped, not-supported or flaky", where, t.Outcome)
 		}
-		if t.Outcome == Failed && t.Failure == "" {
+		if t.Outcome == Flaky && (t.Repeats == nil || t.Repeats.Passed == 0 || t.Repeats.Passed == t.Repeats.Runs) {
+			bad("%s: flaky without repeats that both passed and failed", where)
+		}
+		if (t.Outcome == Failed || t.Outcome == Flaky) && t.Failure == "" {
 			bad("%s: failed with no failure text", where)
 		}
 		if t.DurationSeconds < 0 {

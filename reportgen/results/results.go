@@ -100,6 +100,9 @@ const (
 	Skipped Outcome = "skipped"
 	// NotSupported: the test needs a feature the implementation does not claim.
 	NotSupported Outcome = "not-supported"
+	// Flaky: over the runs of a repeated run the test both passed and
+	// failed (see Test.Repeats); never shown as a plain pass or fail.
+	Flaky Outcome = "flaky"
 )
 
 // Level is how a test counts for a profile.
@@ -141,7 +144,43 @@ type Test struct {
 	Location string `json:"location,omitempty"`
 	// Rerun is the exact command that reruns just this test.
 	Rerun string `json:"rerun"`
+	// Requirement is the sentence of the specification a semantics spec
+	// checks (nil for upstream tests).
+	Requirement *Requirement `json:"requirement,omitempty"`
+	// Repeats is how the test fared over the runs of a repeated run
+	// (`gammaconf run --repeat N`); nil for a single run. DurationSeconds
+	// is then the median.
+	Repeats *Repeats `json:"repeats,omitempty"`
 }
+
+// Repeats is a test's record over the runs of a repeated run.
+type Repeats struct {
+	// Runs is how many runs ran it (passed or failed); Passed how many
+	// of those it passed.
+	Runs   int `json:"runs"`
+	Passed int `json:"passed"`
+	// MedianSeconds and MaxSeconds are over the runs that ran it.
+	MedianSeconds float64 `json:"medianSeconds"`
+	MaxSeconds    float64 `json:"maxSeconds"`
+}
+
+// Requirement is a sentence of the specification and its level.
+type Requirement struct {
+	// Text is the sentence, quoted.
+	Text string `json:"text"`
+	// Source is where it is: an API field doc (e.g. "HTTPRouteRule.Matches")
+	// or a GEP ("GEP-1294").
+	Source string `json:"source"`
+	// Level is the sentence's RFC 2119 keyword: MUST, SHOULD or MAY.
+	Level string `json:"level"`
+}
+
+// Requirement levels.
+const (
+	MUST   = "MUST"
+	SHOULD = "SHOULD"
+	MAY    = "MAY"
+)
 
 // ControlLabel is the label of semantics specs that are controls by nature
 // (pass-through, pod IP): they pass with or without a mesh.

@@ -29,6 +29,10 @@ type Config struct {
 
 	// ControllerName selects whose route status entries count; empty: any.
 	ControllerName string
+	// PolicyControllerName selects whose policy ancestor entries count;
+	// empty: any. A mesh may write policy status under another name than
+	// route status.
+	PolicyControllerName string
 	// NamespaceLabels and NamespaceAnnotations go on every namespace a spec
 	// creates (this is how a mesh is told to inject its proxies).
 	NamespaceLabels      map[string]string
@@ -57,14 +61,21 @@ type Config struct {
 	Focus       []string
 	Skip        []string
 
-	// Feature gating, with the upstream runner's meanings: every feature
-	// runs unless ExemptFeatures names it; when SupportedFeatures names
-	// semantics features, only those extended ones run (core ones always
-	// do). AllFeatures claims every feature. A spec of a feature not
-	// claimed is "not supported", never failed.
+	// Feature gating, as the upstream suite gates: core features always
+	// run; an extended feature runs only when claimed. SupportedFeatures
+	// claims by name (semantics names, and upstream names, which claim the
+	// semantics features they imply in the installed Gateway API version:
+	// profiles.Claimed); without names, MeshName reads the claims from that
+	// XMesh's status.supportedFeatures; AllFeatures claims every feature.
+	// ExemptFeatures are never run. A spec of a feature not claimed is
+	// "not supported", never failed.
 	SupportedFeatures []string
 	ExemptFeatures    []string
 	AllFeatures       bool
+	MeshName          string
+	// GatewayAPIVersion picks the upstream feature names' mapping
+	// (default: the bundle version of the installed CRDs).
+	GatewayAPIVersion string
 
 	// Context ends the run early (an interrupt): the running spec stops
 	// and cleans up, the rest are skipped. Default: the test's context.

@@ -1,7 +1,15 @@
 package semantics
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
@@ -11,27 +19,86 @@ import (
 // implementation does not claim.
 const notSupportedPrefix = "not supported: "
 
-// supportedFeatures is the semantics feature set of a run: every feature,
-// minus ExemptFeatures; when SupportedFeatures names semantics features
-// (and AllFeatures is not set), only those and the core ones (upstream
-// ignores names it does not know).
-func supportedFeatures(cfg Config) map[string]bool {
-	listed := slices.DeleteFunc(slices.Clone(cfg.SupportedFeatures), func(f string) bool { return !profiles.IsFeature(f) })
+// Feature gating follows the upstream suite: the core features of a
+// profile always run; an extended feature runs only when the mesh claims
+// it, by name (a semantics name, or upstream names that imply it in the
+// installed Gateway API version: profiles.Claimed), on its XMesh's
+// status.supportedFeatures (MeshName, when no names are given), or with
+// AllFeatures. ExemptFeatures are removed from whatever was claimed.
+
+// claims resolves what the run claims into the set of semantics features
+// that run.
+func claims(ctx context.Context, cfg Config, c client.Client) (map[string]bool, error) {
+	var claimed []string
+	switch {
+	case cfg.AllFeatures:
+		claimed = profiles.Features()
+	default:
+		names := cfg.SupportedFeatures
+		if len(names) == 0 && cfg.MeshName != "" {
+			var err error
+			if names, err = xmeshFeatures(ctx, c, cfg.MeshName); err != nil {
+				return nil, err
+			}
+		}
+		version := cfg.GatewayAPIVersion
+		if version == "" {
+			version = installedVersion(ctx, c)
+		}
+		var err error
+		if claimed, err = profiles.Claimed(version, names); err != nil && len(names) > 0 {
+			return nil, fmt.Errorf("semantics: %w", err)
+		}
+	}
+	return supportedFeatures(claimed, cfg.ExemptFeatures), nil
+}
+
+// supportedFeatures is every core feature and the claimed extended ones,
+// minus the exempt ones.
+func supportedFeatures(claimed, exempt []string) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range profiles.All() {
 		for _, f := range p.Core {
 			out[f] = true
 		}
 		for _, f := range p.Extended {
-			out[f] = cfg.AllFeatures || len(listed) == 0 || slices.Contains(listed, f)
+			out[f] = slices.Contains(claimed, f)
 		}
 	}
-	for _, f := range cfg.ExemptFeatures {
+	for _, f := range exempt {
 		if profiles.IsFeature(f) {
 			out[f] = false
 		}
 	}
 	return out
+}
+
+// xmeshFeatures reads the features a mesh claims on its XMesh object.
+func xmeshFeatures(ctx context.Context, c client.Client, name string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var m xv1alpha1.XMesh
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, &m); err != nil {
+		return nil, fmt.Errorf("semantics: read the features of XMesh %q: %w (fix: pass the name of your mesh's XMesh, or name the features with --supported-features)", name, err)
+	}
+	var out []string
+	for _, f := range m.Status.SupportedFeatures {
+		out = append(out, string(f.Name))
+	}
+	return out, nil
+}
+
+// installedVersion is the bundle version of the installed HTTPRoute CRD
+// ("" when it cannot be read).
+func installedVersion(ctx context.Context, c client.Client) string {
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
+		return ""
+	}
+	return crd.GetAnnotations()["gateway.networking.k8s.io/bundle-version"]
 }
 
 // unsupported lists the spec's features this run does not claim.
@@ -46,18 +113,42 @@ func unsupported(labels []string, supported map[string]bool) []string {
 }
 
 // resultProfiles describes the semantics profiles for the results file.
-func resultProfiles(supported map[string]bool) []results.Profile {
+// An extended feature counts as supported only if the run claimed it and
+// some spec of it ran and passed, with none failing (passed == nil: before
+// any spec ran, the claims alone).
+func resultProfiles(supported map[string]bool, passed map[string]bool) []results.Profile {
 	var out []results.Profile
 	for _, p := range profiles.All() {
 		rp := results.Profile{Name: p.Name, Suite: results.Semantics, Core: p.Core, Extended: p.Extended}
 		for _, f := range p.Extended {
-			if supported[f] {
+			if supported[f] && (passed == nil || passed[f]) {
 				rp.SupportedExtended = append(rp.SupportedExtended, f)
 			} else {
 				rp.UnsupportedExtended = append(rp.UnsupportedExtended, f)
 			}
 		}
 		out = append(out, rp)
+	}
+	return out
+}
+
+// provenFeatures are the features of which some spec passed and none
+// failed.
+func provenFeatures(tests []results.Test) map[string]bool {
+	out := map[string]bool{}
+	failed := map[string]bool{}
+	for _, t := range tests {
+		for _, f := range t.Features {
+			switch t.Outcome {
+			case results.Passed:
+				out[f] = true
+			case results.Failed:
+				failed[f] = true
+			}
+		}
+	}
+	for f := range failed {
+		delete(out, f)
 	}
 	return out
 }

@@ -56,6 +56,7 @@ func newRunner(cfg Config) (*runner, error) {
 	}
 	c, err := kube.NewCluster(cfg.RESTConfig, kube.Options{
 		ControllerName:       cfg.ControllerName,
+		PolicyControllerName: cfg.PolicyControllerName,
 		NamespaceLabels:      cfg.NamespaceLabels,
 		NamespaceAnnotations: cfg.NamespaceAnnotations,
 		EchoImage:            cfg.EchoImage,
@@ -65,7 +66,15 @@ func newRunner(cfg Config) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner{cfg: cfg, c: c, supported: supportedFeatures(cfg), start: time.Now()}, nil
+	ctx := cfg.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	supported, err := claims(ctx, cfg, c.Client)
+	if err != nil {
+		return nil, err
+	}
+	return &runner{cfg: cfg, c: c, supported: supported, start: time.Now()}, nil
 }
 
 // progress prints one line with the elapsed run time.
@@ -106,11 +115,11 @@ func Run(t *testing.T, cfg Config) Results {
 	r.prewarm(prewarmCtx, runnable)
 	defer r.releaseUnclaimed()
 	r.waitInitial(prewarmCtx)
-	out := r.results()
+	var tests []results.Test
 	for _, sp := range specs {
-		out.Tests = append(out.Tests, r.runOne(ctx, t, sp))
+		tests = append(tests, r.runOne(ctx, t, sp))
 	}
-	return out
+	return r.results(tests)
 }
 
 // runOne runs one spec as a subtest and records its outcome.
@@ -166,19 +175,24 @@ func (r *runner) entry(sp Spec) results.Test {
 		Suite:    results.Semantics,
 		Features: feats,
 		Labels:   sp.Labels,
-		Profiles: results.Attribute(feats, resultProfiles(r.supported)),
+		Profiles: results.Attribute(feats, resultProfiles(r.supported, nil)),
 	}
 	if r.cfg.Rerun != nil {
 		rt.Rerun = r.cfg.Rerun(sp.FullText())
 	}
+	if req, ok := sp.Requirement(); ok {
+		rt.Requirement = &req
+	}
 	return rt
 }
 
-// results is the run's Results without tests.
-func (r *runner) results() Results {
-	out := Results{Profiles: resultProfiles(r.supported)}
+// results is the run's Results: the tests, and as supported only the
+// claimed features that some spec proved (passed, none failed).
+func (r *runner) results(tests []results.Test) Results {
+	proven := provenFeatures(tests)
+	out := Results{Tests: tests, Profiles: resultProfiles(r.supported, proven)}
 	for f, ok := range r.supported {
-		if ok {
+		if ok && proven[f] {
 			out.SupportedFeatures = append(out.SupportedFeatures, f)
 		}
 	}

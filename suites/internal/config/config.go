@@ -26,6 +26,8 @@ type Flags struct {
 	ReadyTimeout       time.Duration
 	SuiteVersion       string
 	NegativeControl    bool
+	PolicyController   string
+	List               bool
 }
 
 // Current holds the values parsed from the command line.
@@ -44,6 +46,8 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.EchoImage, "echo-image", semantics.DefaultEchoImage, "semantics suite: the echo server and client image (must be present on the nodes)")
 	fs.StringVar(&f.SuiteVersion, "suite-version", "dev", "version of the suites recorded in results.json")
 	fs.BoolVar(&f.NegativeControl, "negative-control", false, "the cluster has no mesh: exit 0 only if every semantics spec that tests mesh behaviour failed and every control passed")
+	fs.StringVar(&f.PolicyController, "policy-controller-name", "", "semantics suite: read only policy ancestor entries written by this controllerName (default: any; a mesh may write policy status under another name than route status)")
+	fs.BoolVar(&f.List, "list", false, "print every semantics spec with its features, level and the sentence of the specification it checks, and exit")
 	return f
 }
 

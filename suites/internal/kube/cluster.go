@@ -18,6 +18,9 @@ import (
 type Options struct {
 	// ControllerName selects whose route status entries count; empty: any.
 	ControllerName string
+	// PolicyControllerName selects whose policy ancestor entries count;
+	// empty: any.
+	PolicyControllerName string
 	// NamespaceLabels and NamespaceAnnotations go on every namespace a spec
 	// creates (this is how a mesh is told to inject its proxies).
 	NamespaceLabels      map[string]string

@@ -36,7 +36,7 @@ func (c *Cluster) LogLines(ctx context.Context, ns, app, substr string) (int, er
 }
 
 // PolicyHas returns nil once some ancestor entry of the policy (from the
-// configured controller, or any) satisfies every want. Which ancestor a mesh
+// configured policy controller, or any) satisfies every want. Which ancestor a mesh
 // reports (the Service, its XMesh, ...) is the mesh's choice.
 func (c *Cluster) PolicyHas(ctx context.Context, p *xv1alpha1.XBackendTrafficPolicy, wants ...Want) error {
 	if err := c.Client.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
@@ -44,7 +44,7 @@ func (c *Cluster) PolicyHas(ctx context.Context, p *xv1alpha1.XBackendTrafficPol
 	}
 	var entries []gatewayv1.RouteParentStatus
 	for _, a := range p.Status.Ancestors {
-		if c.Options.ControllerName != "" && string(a.ControllerName) != c.Options.ControllerName {
+		if c.Options.PolicyControllerName != "" && string(a.ControllerName) != c.Options.PolicyControllerName {
 			continue
 		}
 		entries = append(entries, gatewayv1.RouteParentStatus{ParentRef: a.AncestorRef, ControllerName: a.ControllerName, Conditions: a.Conditions})

@@ -1,0 +1,30 @@
+package pipeline
+
+// Names the reference mesh is installed under (its XMesh, the namespace
+// label that enrolls a namespace, the controllerName of its route status).
+const (
+	referenceMeshName   = "gamma-reference"
+	referenceInject     = "mesh.gamma-conformance.dev/inject=enabled"
+	referenceController = "gamma-conformance.dev/reference-mesh"
+)
+
+// ReferenceMeshUpstreamFlags are the upstream runner's flags for a run
+// against the reference mesh: features from its XMesh, injection by its
+// namespace label, and the report's implementation block. They mean the
+// same to gateway-api's own runner.
+func ReferenceMeshUpstreamFlags() []string {
+	return []string{
+		"--gateway-class=", "--mesh-name=" + referenceMeshName, "--conformance-profiles=MESH-HTTP,MESH-GRPC",
+		"--namespace-labels=" + referenceInject,
+		"--organization=gamma-conformance", "--project=gamma-conformance-reference",
+		"--url=https://github.com/gamma-conformance/gamma-conformance", "--version=v0.1.0",
+		"--contact=gamma-conformance-maintainers", "--mode=default",
+	}
+}
+
+// ReferenceMeshFlags are all the suite flags of a run against the
+// reference mesh: the upstream ones plus route status read under its
+// controller name.
+func ReferenceMeshFlags() []string {
+	return append(ReferenceMeshUpstreamFlags(), "--controller-name="+referenceController)
+}

@@ -1,0 +1,184 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"gamma-conformance/harness"
+	"gamma-conformance/harness/crds"
+	"gamma-conformance/harness/mesh"
+	"gamma-conformance/reportgen"
+)
+
+// Options of the main job.
+type Options struct {
+	// Provider makes the cluster; the job brings it down again at the end
+	// (also on failure and interrupt).
+	Provider harness.Provider
+	// OutDir receives negative-control/, suites/, mesh/ and bin/.
+	OutDir string
+	// SuiteBinary is a prebuilt suite binary; default: build it into
+	// OutDir/bin/suites.test.
+	SuiteBinary string
+	// NegativeControlTimeout is the negative control's convergence timeout
+	// (default 1s: with no mesh nothing converges, and controls pass at
+	// once).
+	NegativeControlTimeout time.Duration
+	// Log receives the progress lines (default os.Stderr).
+	Log io.Writer
+}
+
+// FailedError is a job that ran to its end and found failures: the
+// negative control did not hold, or the reference mesh failed tests it
+// claims. Its exit code is 1.
+type FailedError struct{ Err error }
+
+func (e *FailedError) Error() string { return e.Err.Error() }
+func (e *FailedError) Unwrap() error { return e.Err }
+
+// job is one run of the main job: its options, clock and the cluster each
+// step hands to the next.
+type job struct {
+	opts    Options
+	start   time.Time
+	cluster *harness.Cluster
+}
+
+func (j *job) log(format string, args ...any) {
+	fmt.Fprintf(j.opts.Log, "conformance: [%ds] %s\n", int(time.Since(j.start).Seconds()), fmt.Sprintf(format, args...))
+}
+
+// Conformance is the main job (`gammaconf conformance`, `make conformance`):
+// cluster up → Gateway API CRDs (experimental channel) → negative control
+// (the semantics suite with no mesh: every mesh spec must fail, every
+// control pass) → reference mesh install → both suites against it →
+// reports → cluster down. The cluster comes down whatever happens,
+// interrupts (ctx) included. It returns a *FailedError when a suite found
+// failures, a harness setup error for bad input, and prints the closing
+// line conformance_wall_s=N.
+func Conformance(ctx context.Context, opts Options) (err error) {
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	if opts.NegativeControlTimeout == 0 {
+		opts.NegativeControlTimeout = time.Second
+	}
+	if opts.Provider == nil {
+		return harness.Setupf("no cluster provider: pass one (gammaconf conformance --provider local|kind|existing)")
+	}
+	j := &job{opts: opts, start: time.Now()}
+	defer func() {
+		j.log("bringing the cluster down")
+		// The cluster comes down even when ctx was interrupted.
+		if derr := opts.Provider.Down(context.WithoutCancel(ctx)); derr != nil {
+			err = errors.Join(err, fmt.Errorf("cluster down: %w", derr))
+		}
+		rc := 0
+		if err != nil {
+			rc = 1
+		}
+		j.log("done (exit %d)", rc)
+		fmt.Fprintf(opts.Log, "conformance_wall_s=%d\n", int(time.Since(j.start).Seconds()))
+	}()
+	return j.run(ctx)
+}
+
+// run is the job's steps, each handing the cluster to the next.
+func (j *job) run(ctx context.Context) error {
+	out := j.opts.OutDir
+	for _, d := range []string{"suites", "negative-control"} {
+		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return harness.Setupf("output folder %s: %v (fix: pass a writable folder)", out, err)
+	}
+	j.log("cluster up")
+	c, err := j.opts.Provider.Up(ctx)
+	if err != nil {
+		return err
+	}
+	j.cluster = c
+	j.log("Gateway API CRDs (experimental channel)")
+	if err := j.installCRDs(ctx); err != nil {
+		return err
+	}
+	bin := j.opts.SuiteBinary
+	if bin == "" {
+		bin = filepath.Join(out, "bin", "suites.test")
+		j.log("building the suite binary %s", bin)
+		if err := BuildSuite(ctx, bin, j.opts.Log); err != nil {
+			return err
+		}
+	}
+	if err := j.negativeControl(ctx, bin); err != nil {
+		return err
+	}
+	j.log("negative control held; installing the reference mesh")
+	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log}); err != nil {
+		return err
+	}
+	j.log("running both suites against the reference mesh")
+	suiteErr := j.suite(bin, filepath.Join(out, "suites"), ReferenceMeshFlags()).Run(ctx, os.Stdout, j.opts.Log)
+	if err := j.render(filepath.Join(out, "suites")); err != nil {
+		return err
+	}
+	if suiteErr != nil {
+		j.log("the reference mesh failed tests it claims: see %s", filepath.Join(out, "suites", "report.html"))
+		return &FailedError{suiteErr}
+	}
+	j.log("every claimed test passed; reports in %s", filepath.Join(out, "suites"))
+	return nil
+}
+
+func (j *job) installCRDs(ctx context.Context) error {
+	rc, err := clientcmd.BuildConfigFromFlags("", j.cluster.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	_, err = crds.Install(ctx, rc, crds.Experimental)
+	return err
+}
+
+// suite is a run of the suite binary against the job's cluster.
+func (j *job) suite(bin, outDir string, flags []string) Suite {
+	return Suite{Binary: bin, Kubeconfig: j.cluster.Kubeconfig, OutputDir: outDir, Flags: flags}
+}
+
+// negativeControl runs the semantics suite with no mesh and renders its
+// reports.
+func (j *job) negativeControl(ctx context.Context, bin string) error {
+	j.log("negative control: the semantics suite with no mesh")
+	s := j.suite(bin, filepath.Join(j.opts.OutDir, "negative-control"), nil)
+	s.NegativeControl, s.Timeout = true, j.opts.NegativeControlTimeout
+	err := s.Run(ctx, os.Stdout, j.opts.Log)
+	if rerr := j.render(s.OutputDir); rerr != nil && err == nil {
+		return rerr
+	}
+	var se *SuiteError
+	if errors.As(err, &se) && !se.Usage && se.Code > 0 {
+		return &FailedError{err}
+	}
+	return err
+}
+
+// render writes the reports of a saved run next to its results.
+func (j *job) render(dir string) error {
+	run, err := reportgen.Load(dir)
+	if err != nil {
+		return fmt.Errorf("reports of %s: %w", dir, err)
+	}
+	files, err := reportgen.Render(run)
+	if err != nil {
+		return err
+	}
+	return reportgen.Write(dir, files)
+}
