@@ -101,12 +101,16 @@ func attachable(routeKind string, p corev1.ServicePort, explicit bool) bool {
 }
 
 // typeRank orders route kinds for conflicts on one port: GEP-1294's
-// GRPCRoute > HTTPRoute > TLSRoute > TCPRoute.
-func typeRank(routeKind string) int {
+// GRPCRoute > HTTPRoute > TLSRoute > TCPRoute; with mergeHTTP, HTTPRoute
+// ranks with GRPCRoute.
+func typeRank(routeKind string, mergeHTTP bool) int {
 	switch routeKind {
 	case KindGRPCRoute:
 		return 4
 	case KindHTTPRoute:
+		if mergeHTTP {
+			return 4
+		}
 		return 3
 	case KindTLSRoute:
 		return 2
