@@ -143,6 +143,20 @@ func TestTimeoutsWithRetries(t *testing.T) {
 			t.Fatalf("status %d after %d backend requests, want 504 well before 50 attempts", got.code, be.n.Load())
 		}
 	})
+	t.Run("with NoRetryOnTimeout a timed-out attempt is not retried", func(t *testing.T) {
+		be := countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
+			if n == 1 {
+				return 200, 5 * time.Second
+			}
+			return 200, 0
+		})
+		r := retrying(backend("be", 1, be.endpoint()), 1)
+		r.Retry.NoRetryOnTimeout = true
+		r.Timeouts = meshconfig.Timeouts{Request: 4 * time.Second, BackendRequest: 100 * time.Millisecond}
+		if got := get(t, policyHarness(t, r), "http://"+vip+"/"); got.code != 504 || be.n.Load() != 1 {
+			t.Fatalf("status %d after %d backend requests, want 504 after 1", got.code, be.n.Load())
+		}
+	})
 	t.Run("without retries a backend timeout is a 504", func(t *testing.T) {
 		be := countingServer(t, "be", func(int64, *http.Request) (int, time.Duration) { return 200, 5 * time.Second })
 		r := rule("r", backend("be", 1, be.endpoint()))
