@@ -35,7 +35,11 @@ type meshReconciler struct {
 	// policies: the XBackendTrafficPolicy CRD is installed (experimental
 	// channel); without it the mesh runs with no policies.
 	policies bool
-	pub      *Publisher
+	// grants: ReferenceGrants are read (the choices need them for
+	// cross-namespace backendRefs and the CRD is installed).
+	grants  bool
+	choices routing.Choices
+	pub     *Publisher
 }
 
 func (r *meshReconciler) setup(mgr ctrl.Manager) error {
@@ -51,12 +55,15 @@ func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 	if r.policies {
 		b = b.Watches(&xv1alpha1.XBackendTrafficPolicy{}, all)
 	}
+	if r.grants {
+		b = b.Watches(&gatewayv1.ReferenceGrant{}, all)
+	}
 	return b.Complete(r)
 }
 
 func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	start := time.Now()
-	in := routing.Input{ControllerName: r.controller}
+	in := routing.Input{ControllerName: r.controller, Choices: r.choices}
 	var svcs corev1.ServiceList
 	if err := r.client.List(ctx, &svcs); err != nil {
 		return reconcile.Result{}, err
@@ -78,6 +85,13 @@ func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (re
 			return reconcile.Result{}, err
 		}
 		in.BackendTrafficPolicies = l.Items
+	}
+	if r.grants {
+		var l gatewayv1.ReferenceGrantList
+		if err := r.client.List(ctx, &l); err != nil {
+			return reconcile.Result{}, err
+		}
+		in.ReferenceGrants = l.Items
 	}
 	out := routing.Compile(in)
 	changed := r.pub.Publish(out.Tables)
