@@ -12,7 +12,7 @@ import (
 )
 
 func meshCommand() *cobra.Command {
-	var kubeconfig, workDir string
+	var kubeconfig, workDir, choices string
 	cmd := &cobra.Command{
 		Use:   "mesh",
 		Short: "install or remove the reference mesh",
@@ -23,7 +23,7 @@ The images are built from this source tree and loaded into the cluster
 label ` + mesh.InjectLabel + ` (the suites take it as --namespace-labels).`,
 	}
 	cmd.PersistentFlags().StringVar(&kubeconfig, "kubeconfig", filepath.Join(local.DefaultDir, "kubeconfig"), "kubeconfig of the cluster (the one `gammaconf cluster up` printed)")
-	cmd.AddCommand(&cobra.Command{
+	install := &cobra.Command{
 		Use:   "install",
 		Short: "build, load and apply the reference mesh, and wait until it is ready",
 		Args:  cobra.NoArgs,
@@ -32,11 +32,25 @@ label ` + mesh.InjectLabel + ` (the suites take it as --namespace-labels).`,
 			if err != nil {
 				return err
 			}
-			if err := mesh.Install(cmd.Context(), c, mesh.Options{WorkDir: workDir, Log: cmd.ErrOrStderr()}); err != nil {
+			if err := mesh.Install(cmd.Context(), c, mesh.Options{WorkDir: workDir, Log: cmd.ErrOrStderr(), Choices: choices}); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "reference mesh installed; enroll namespaces with the label %s\n", mesh.InjectLabel)
+			fmt.Fprintf(cmd.OutOrStdout(), "reference mesh installed (%s choices); enroll namespaces with the label %s\n", choices, mesh.InjectLabel)
 			return nil
+		},
+	}
+	install.Flags().StringVar(&choices, "choices", "reference", "the controller's answers to the questions the specification leaves open: reference, or alternate (the other legal answer everywhere)")
+	cmd.AddCommand(install)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "switch-choices reference|alternate",
+		Short: "switch the installed mesh's controller to the other choice set and wait until its XMesh claims it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := harness.Open(kubeconfig)
+			if err != nil {
+				return err
+			}
+			return mesh.SwitchChoices(cmd.Context(), c, args[0], 0, cmd.ErrOrStderr())
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
