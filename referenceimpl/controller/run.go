@@ -149,14 +149,9 @@ func Run(ctx context.Context, o Options) error {
 	if !policies {
 		l.Info("XBackendTrafficPolicy CRD not installed (standard channel); running without traffic policies")
 	}
-	grants := false
-	if o.Choices.CrossNamespaceBackendsNeedGrant {
-		if grants, err = servesKind(mgr.GetRESTMapper(), gatewayv1.GroupName, "ReferenceGrant"); err != nil {
-			return err
-		}
-		if !grants {
-			l.Info("ReferenceGrant CRD not installed; no cross-namespace backendRef is permitted")
-		}
+	grants, err := readsGrants(ctx, mgr.GetRESTMapper(), o.Choices)
+	if err != nil {
+		return err
 	}
 	pub := NewPublisher()
 	rec := &meshReconciler{client: mgr.GetClient(), controller: o.ControllerName, kinds: kinds, policies: policies, grants: grants,
@@ -201,6 +196,19 @@ func Run(ctx context.Context, o Options) error {
 	}
 	l.Info("starting reference mesh control plane", "controller", o.ControllerName, "routeKinds", len(kinds), "alternateChoices", o.Choices != routing.Reference)
 	return mgr.Start(ctx)
+}
+
+// readsGrants says whether the routing model reads ReferenceGrants: the
+// choices need them and the API server serves the kind.
+func readsGrants(ctx context.Context, mapper meta.RESTMapper, c routing.Choices) (bool, error) {
+	if !c.CrossNamespaceBackendsNeedGrant {
+		return false, nil
+	}
+	ok, err := servesKind(mapper, gatewayv1.GroupName, "ReferenceGrant")
+	if err == nil && !ok {
+		log.FromContext(ctx).Info("ReferenceGrant CRD not installed; no cross-namespace backendRef is permitted")
+	}
+	return ok, err
 }
 
 // streamServer serves the config stream over TLS (HTTP/2) until the

@@ -120,14 +120,20 @@ func TestRetryReplaysBody(t *testing.T) {
 	}
 }
 
+// slowFirst is a backend whose first request takes 5 s and whose others
+// are answered at once.
+func slowFirst(t *testing.T) *counting {
+	return countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
+		if n == 1 {
+			return 200, 5 * time.Second
+		}
+		return 200, 0
+	})
+}
+
 func TestTimeoutsWithRetries(t *testing.T) {
 	t.Run("an attempt that runs out of its backend timeout is retried", func(t *testing.T) {
-		be := countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
-			if n == 1 {
-				return 200, 5 * time.Second
-			}
-			return 200, 0
-		})
+		be := slowFirst(t)
 		r := retrying(backend("be", 1, be.endpoint()), 1)
 		r.Timeouts = meshconfig.Timeouts{Request: 4 * time.Second, BackendRequest: 100 * time.Millisecond}
 		if got := get(t, policyHarness(t, r), "http://"+vip+"/"); got.code != 200 || be.n.Load() != 2 {
@@ -144,12 +150,7 @@ func TestTimeoutsWithRetries(t *testing.T) {
 		}
 	})
 	t.Run("with NoRetryOnTimeout a timed-out attempt is not retried", func(t *testing.T) {
-		be := countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
-			if n == 1 {
-				return 200, 5 * time.Second
-			}
-			return 200, 0
-		})
+		be := slowFirst(t)
 		r := retrying(backend("be", 1, be.endpoint()), 1)
 		r.Retry.NoRetryOnTimeout = true
 		r.Timeouts = meshconfig.Timeouts{Request: 4 * time.Second, BackendRequest: 100 * time.Millisecond}
