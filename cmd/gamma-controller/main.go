@@ -36,9 +36,9 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
 	o.ControllerName = gatewayv1.GatewayController(controllerName)
-	var ok bool
-	if o.Choices, ok = routing.ChoicesByName(choices); !ok {
-		fmt.Fprintf(os.Stderr, "gamma-controller: --choices=%q: the valid values are %s and %s\n", choices, routing.ChoicesReference, routing.ChoicesAlternate)
+	var err error
+	if o.Choices, err = routing.ChoicesByName(choices); err != nil {
+		fmt.Fprintf(os.Stderr, "gamma-controller: --choices: %v\n", err)
 		os.Exit(2)
 	}
 	if o.WebhookConfig != "" && o.ProxyImage == "" {

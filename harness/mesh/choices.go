@@ -18,14 +18,6 @@ import (
 	"gamma-conformance/referenceimpl/routing"
 )
 
-// checkChoices fails unless name is a choice set of the controller.
-func checkChoices(name string) error {
-	if _, ok := routing.ChoicesByName(name); !ok {
-		return fmt.Errorf("choices %q: the valid values are %s and %s", name, routing.ChoicesReference, routing.ChoicesAlternate)
-	}
-	return nil
-}
-
 // SwitchChoices switches an installed mesh between the reference and the
 // alternate choices (Options.Choices) without rebuilding anything: it sets
 // the controller Deployment's --choices flag, waits for the rollout (only
@@ -35,7 +27,7 @@ func checkChoices(name string) error {
 // config stream; give them a moment before sending traffic (the suites wait
 // for route status, which the new controller rewrites).
 func SwitchChoices(ctx context.Context, c *harness.Cluster, choices string, timeout time.Duration, logw io.Writer) error {
-	if err := checkChoices(choices); err != nil {
+	if _, err := routing.ChoicesByName(choices); err != nil {
 		return err
 	}
 	if timeout == 0 {
@@ -76,7 +68,10 @@ func setChoicesArg(ctx context.Context, cl client.Client, choices string) error 
 
 // waitClaims waits until the XMesh lists exactly the features of choices.
 func waitClaims(ctx context.Context, cl client.Client, choices string) error {
-	cs, _ := routing.ChoicesByName(choices)
+	cs, err := routing.ChoicesByName(choices)
+	if err != nil {
+		return err
+	}
 	var want []string
 	for _, f := range controller.SupportedFeatures(cs) {
 		want = append(want, string(f))

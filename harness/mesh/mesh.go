@@ -71,7 +71,7 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	if o.Choices == "" {
 		o.Choices = routing.ChoicesReference
 	}
-	if err := checkChoices(o.Choices); err != nil {
+	if _, err := routing.ChoicesByName(o.Choices); err != nil {
 		return err
 	}
 	log := progress.New(o.Log)

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -181,15 +182,16 @@ const (
 	ChoicesAlternate = "alternate"
 )
 
-// ChoicesByName returns the named choice set.
-func ChoicesByName(name string) (Choices, bool) {
+// ChoicesByName returns the named choice set; the error of an unknown name
+// names the valid ones.
+func ChoicesByName(name string) (Choices, error) {
 	switch name {
 	case ChoicesReference:
-		return Reference, true
+		return Reference, nil
 	case ChoicesAlternate:
-		return Alternate, true
+		return Alternate, nil
 	}
-	return Choices{}, false
+	return Choices{}, fmt.Errorf("%q is not a choice set; the valid values are %s and %s", name, ChoicesReference, ChoicesAlternate)
 }
 
 // coreGroup says whether g names the core API group: "" always, "core"

@@ -51,11 +51,11 @@ func TestChoicesSets(t *testing.T) {
 		}
 	}
 	for _, name := range []string{ChoicesReference, ChoicesAlternate} {
-		if _, ok := ChoicesByName(name); !ok {
-			t.Errorf("ChoicesByName(%q) unknown", name)
+		if _, err := ChoicesByName(name); err != nil {
+			t.Error(err)
 		}
 	}
-	if _, ok := ChoicesByName("other"); ok {
+	if _, err := ChoicesByName("other"); err == nil {
 		t.Error("ChoicesByName(other) known")
 	}
 }
