@@ -82,7 +82,8 @@ func SupportedFeatures(c routing.Choices) []features.FeatureName {
 // The other choices change nothing a current spec asserts: the specs accept
 // no entry for an unbound parent, both spellings of the conflict reason,
 // and never check the reason of a port the Service lacks, regular
-// expressions, merged TCPRoutes or retry defaults.
+// expressions, merged TCPRoutes, retry defaults or ports without
+// appProtocol (the suite's fixture sets it on every HTTP and gRPC port).
 func SemanticsFeatures(c routing.Choices) []string {
 	drop := map[string]bool{
 		profiles.RouteTypeConflict:     c.MergeHTTPAndGRPC,

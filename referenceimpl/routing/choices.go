@@ -77,6 +77,17 @@ type Choices struct {
 	// none (TCPRouteRule.BackendRefs, Extended, weighs backends only).
 	MergeTCPRoutes bool
 
+	// IgnorePortNames: only a port's appProtocol says its protocol (true);
+	// false also reads the port name's prefix ("http-alt", "grpc", "tcp"),
+	// the naming convention meshes have long used. A port with no hint takes
+	// a route only through a parentRef that names it.
+	//
+	// GEP-1294 defines no port protocol. ServicePort.AppProtocol (Kubernetes)
+	// is "The application protocol for this port. This is used as a hint for
+	// implementations to offer richer behavior for protocols that they
+	// understand."; port names are a convention only.
+	IgnorePortNames bool
+
 	// RegexAfterPrefixes ranks RegularExpression path matches after every
 	// path prefix (true); false ranks them between exact paths and
 	// prefixes.
@@ -165,6 +176,7 @@ var Alternate = Choices{
 	MergeHTTPAndGRPC:                true,
 	ConflictReason:                  "RouteReasonConflicted",
 	MergeTCPRoutes:                  true,
+	IgnorePortNames:                 true,
 	RegexAfterPrefixes:              true,
 	NoEndpointsStatus:               http.StatusInternalServerError,
 	CrossNamespaceBackendsNeedGrant: true,

@@ -166,6 +166,14 @@ func TestAlternateConflicts(t *testing.T) {
 			wantCondition(t, parentStatus(t, out, KindTCPRoute, meshNS, "b", 0), "Accepted", metav1.ConditionTrue, "Accepted")
 		},
 	}, {
+		name:  "a port's name is no protocol hint: only appProtocol is",
+		quote: `ServicePort.AppProtocol: "The application protocol for this port. This is used as a hint for implementations to offer richer behavior for protocols that they understand." (GEP-1294 defines no port protocol; port names are a convention)`,
+		input: alt(with(allV1(meshNS, "r", 0, svcParent(meshNS, "echo-v1")), allV1(meshNS, "explicit", 0, onPort(svcParent(meshNS, "echo-v2"), 7070)))),
+		check: func(t *testing.T, out Output, _ *meshconfig.Index) {
+			// echo-v1's "grpc" port 7070 has no appProtocol: bound only when named.
+			wantTables(t, out, ":echo-v1:80", ":echo-v1:8080", ":echo-v2:7070")
+		},
+	}, {
 		name:  "a regular-expression path ranks after every prefix",
 		quote: `HTTPPathMatch: RegularExpression is "Support: Implementation-specific"; HTTPRouteRule.Matches' precedence names only Exact and Prefix paths.`,
 		input: alt(with(to("regex", 0, pathMatch(gatewayv1.PathMatchRegularExpression, "/a.*")), to("prefix", 5, prefix("/a")))),

@@ -98,7 +98,7 @@ func (r *compiledRoute) bind(w *world, tables map[tableKey]*tableBuild) {
 			continue
 		}
 		seen[k] = true
-		bp := bindParent(r.key.Kind, r.key.Namespace, ref, w.services)
+		bp := bindParent(r.key.Kind, r.key.Namespace, ref, w.services, w.choices)
 		if bp.noService && w.choices.OmitUnboundParentStatus {
 			continue
 		}

@@ -68,7 +68,7 @@ func serviceVIPs(svc *corev1.Service) []string {
 
 // bindParent resolves one Service parentRef of a route of routeKind in
 // routeNS.
-func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, services map[nsName]*corev1.Service) boundParent {
+func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, services map[nsName]*corev1.Service, c *Choices) boundParent {
 	b := boundParent{ref: ref}
 	ns := routeNS
 	if ref.Namespace != nil {
@@ -101,8 +101,8 @@ func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, servic
 			continue
 		}
 		selected = append(selected, fmt.Sprintf("%s/%d", p.Name, p.Port))
-		if !attachable(routeKind, p, explicit) {
-			kind, _ := protocolOf(p)
+		if !attachable(routeKind, p, explicit, c) {
+			kind, _ := c.portProtocol(p)
 			wrongProtocol = append(wrongProtocol, fmt.Sprintf("port %d (%s) speaks %s", p.Port, p.Name, kind))
 			continue
 		}
