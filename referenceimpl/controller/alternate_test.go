@@ -52,11 +52,11 @@ func TestClaimsFollowChoices(t *testing.T) {
 func TestAlternateControllerNeedsGrants(t *testing.T) {
 	c, _ := needAPIServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	const ns, remote = "alt-routes", "alt-backends"
-	mustCreate(t, c, namespace(ns), namespace(remote), testService(ns, "svc", port("http", 80)), testService(remote, "remote", port("http", 80)))
+	const ns, remote, system = "alt-routes", "alt-backends", "alt-system"
+	mustCreate(t, c, namespace(system), namespace(ns), namespace(remote), testService(ns, "svc", port("http", 80)), testService(remote, "remote", port("http", 80)))
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{RestConfig: testConfig, ControllerName: testController, MeshName: "alt-mesh",
+		done <- Run(ctx, Options{RestConfig: testConfig, ControllerName: testController, MeshName: "alt-mesh", Namespace: system,
 			HealthAddr: "0", MetricsAddr: "0", StreamAddr: "127.0.0.1:0", Choices: routing.Alternate})
 	}()
 	t.Cleanup(func() {

@@ -11,8 +11,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -46,7 +48,9 @@ func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{meshKey}
 	})
-	b := ctrl.NewControllerManagedBy(mgr).Named("mesh").
+	// One "mesh" controller per manager; a process (the tests) may run the
+	// control plane more than once, which the global name check forbids.
+	b := ctrl.NewControllerManagedBy(mgr).Named("mesh").WithOptions(crcontroller.Options{SkipNameValidation: ptr.To(true)}).
 		Watches(&corev1.Service{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, all)
 	for _, k := range r.kinds {
