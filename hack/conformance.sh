@@ -39,15 +39,21 @@ log "Gateway API CRDs (experimental channel)"
 "$gammaconf" run --kubeconfig "$kubeconfig" --output-dir "$out" --negative-control
 log "negative control held; installing the reference mesh"
 "$gammaconf" mesh install --kubeconfig "$kubeconfig" --work-dir "$out/mesh"
+# suites <project> [suite flags...]: both suites against the installed mesh.
+suites() {
+	local project=$1
+	shift
+	"$gammaconf" run --kubeconfig "$kubeconfig" --output-dir "$out" --suite-binary "$out/bin/suites.test" -- \
+		--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC \
+		--namespace-labels=mesh.gamma-conformance.dev/inject=enabled \
+		--controller-name=gamma-conformance.dev/reference-mesh \
+		--organization=gamma-conformance --project="$project" \
+		--url=https://github.com/gamma-conformance/gamma-conformance --version=v0.1.0 \
+		--contact=gamma-conformance-maintainers --mode=default "$@"
+}
 log "running both suites against the reference mesh"
 set +e
-"$gammaconf" run --kubeconfig "$kubeconfig" --output-dir "$out" --suite-binary "$out/bin/suites.test" -- \
-	--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC \
-	--namespace-labels=mesh.gamma-conformance.dev/inject=enabled \
-	--controller-name=gamma-conformance.dev/reference-mesh \
-	--organization=gamma-conformance --project=gamma-conformance-reference \
-	--url=https://github.com/gamma-conformance/gamma-conformance --version=v0.1.0 \
-	--contact=gamma-conformance-maintainers --mode=default
+suites gamma-conformance-reference
 rc=$?
 set -e
 log "switching the mesh to the alternate choices"
@@ -57,14 +63,7 @@ log "switching the mesh to the alternate choices"
 read -r -a alt_claims < <("$gammaconf" mesh claims alternate)
 log "running both suites against the alternate mesh"
 set +e
-"$gammaconf" run --kubeconfig "$kubeconfig" --output-dir "$out" --suite-binary "$out/bin/suites.test" -- \
-	--gateway-class= --mesh-name=gamma-reference --conformance-profiles=MESH-HTTP,MESH-GRPC \
-	--namespace-labels=mesh.gamma-conformance.dev/inject=enabled \
-	--controller-name=gamma-conformance.dev/reference-mesh \
-	--organization=gamma-conformance --project=gamma-conformance-alternate \
-	--url=https://github.com/gamma-conformance/gamma-conformance --version=v0.1.0 \
-	--contact=gamma-conformance-maintainers --mode=default \
-	"${alt_claims[@]}" --output-dir="$out/alternate"
+suites gamma-conformance-alternate "${alt_claims[@]}" --output-dir="$out/alternate"
 alt_rc=$?
 set -e
 log "rendering the reports into $out/suites and $out/alternate"
