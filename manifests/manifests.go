@@ -15,4 +15,6 @@ var FS embed.FS
 const (
 	ControllerImage = "__CONTROLLER_IMAGE__"
 	ProxyImage      = "__PROXY_IMAGE__"
+	// Choices is the controller's --choices value: reference or alternate.
+	Choices = "__CHOICES__"
 )

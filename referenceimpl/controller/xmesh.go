@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -15,12 +16,17 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 	"sigs.k8s.io/gateway-api/pkg/features"
+
+	"gamma-conformance/profiles"
+	"gamma-conformance/referenceimpl/routing"
 )
 
-// SupportedFeatures are the features the reference mesh claims on its XMesh
-// object, for the upstream suite's feature inference (--mesh-name). Each
-// is proven by the upstream test that needs it.
-var SupportedFeatures = []features.FeatureName{
+// upstreamFeatures are the upstream features both meshes claim on their
+// XMesh object, for the upstream suite's feature inference (--mesh-name).
+// Each is proven by the upstream test that needs it; the traffic policy
+// ones by the semantics specs SemanticsRequestTimeout,
+// SemanticsBackendRequestTimeout and SemanticsConsumerRouteRetry.
+var upstreamFeatures = []features.FeatureName{
 	features.SupportMesh,
 	features.SupportHTTPRoute,
 	features.SupportGRPCRoute,
@@ -38,12 +44,61 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportHTTPRoute303RedirectStatusCode,
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
-	// Traffic policy, proven by the semantics specs SemanticsRequestTimeout,
-	// SemanticsBackendRequestTimeout and SemanticsConsumerRouteRetry.
 	features.SupportHTTPRouteRequestTimeout,
 	features.SupportHTTPRouteBackendTimeout,
 	features.SupportHTTPRouteRetry,
 	features.SupportHTTPRouteRetryBackendTimeout,
+}
+
+// SupportedFeatures are the upstream features a mesh with choices c claims:
+// every one of upstreamFeatures except HTTPRouteRetryBackendTimeout ("retry
+// on backend timeout") when a timed-out attempt is not retried.
+func SupportedFeatures(c routing.Choices) []features.FeatureName {
+	return slices.DeleteFunc(slices.Clone(upstreamFeatures), func(f features.FeatureName) bool {
+		return f == features.SupportHTTPRouteRetryBackendTimeout && c.NoRetryOnBackendTimeout
+	})
+}
+
+// SemanticsFeatures are the semantics features (profiles) a mesh with
+// choices c claims: every one, less those a current semantics spec checks
+// with the reference answer, explicitly or by relying on it:
+//
+//   - MergeHTTPAndGRPC: RouteTypeConflict (a GRPCRoute beats an HTTPRoute,
+//     which is Conflicted);
+//   - RejectCoreGroupAlias: CoreGroupAlias (group "core" binds like "");
+//   - NoEndpointsStatus other than 503: BackendFailures ("no ready endpoints
+//     gets 503");
+//   - CrossNamespaceBackendsNeedGrant: CrossNamespaceRefs ("works without a
+//     ReferenceGrant"), and the consumer-route features whose specs send
+//     consumer routes to other Services of the producer's namespace without
+//     a grant: ConsumerRoute, ConsumerTimeout, PrecedenceByTimeout,
+//     ConsumerRetry;
+//   - NoRetryOnBackendTimeout: BackendRequestTimeout ("a timed-out attempt
+//     is retried");
+//   - FixedSessionName: SessionPersistence (the cookie is named by
+//     sessionName);
+//   - AcceptPolicyChallengers: PolicyConflict ("the newer is Conflicted").
+//
+// The other choices change nothing a current spec asserts: the specs accept
+// no entry for an unbound parent, both spellings of the conflict reason,
+// and never check the reason of a port the Service lacks, regular
+// expressions, merged TCPRoutes, retry defaults or ports without
+// appProtocol (the suite's fixture sets it on every HTTP and gRPC port).
+func SemanticsFeatures(c routing.Choices) []string {
+	drop := map[string]bool{
+		profiles.RouteTypeConflict:     c.MergeHTTPAndGRPC,
+		profiles.CoreGroupAlias:        c.RejectCoreGroupAlias,
+		profiles.BackendFailures:       c.NoEndpointsStatus != 0 && c.NoEndpointsStatus != http.StatusServiceUnavailable,
+		profiles.CrossNamespaceRefs:    c.CrossNamespaceBackendsNeedGrant,
+		profiles.ConsumerRoute:         c.CrossNamespaceBackendsNeedGrant,
+		profiles.ConsumerTimeout:       c.CrossNamespaceBackendsNeedGrant,
+		profiles.PrecedenceByTimeout:   c.CrossNamespaceBackendsNeedGrant,
+		profiles.ConsumerRetry:         c.CrossNamespaceBackendsNeedGrant,
+		profiles.BackendRequestTimeout: c.NoRetryOnBackendTimeout,
+		profiles.SessionPersistence:    c.FixedSessionName != "",
+		profiles.PolicyConflict:        c.AcceptPolicyChallengers,
+	}
+	return slices.DeleteFunc(profiles.Features(), func(f string) bool { return drop[f] })
 }
 
 // xmeshKeeper makes sure the XMesh object exists and keeps its status.
@@ -57,6 +112,7 @@ type xmeshKeeper struct {
 	client     client.Client
 	name       string
 	controller gatewayv1.GatewayController
+	choices    routing.Choices
 }
 
 func (k *xmeshKeeper) Start(ctx context.Context) error {
@@ -91,7 +147,7 @@ func (k *xmeshKeeper) ensure(ctx context.Context) error {
 		return fmt.Errorf("XMesh %s belongs to controller %q, not %q; leaving it alone", k.name, m.Spec.ControllerName, k.controller)
 	}
 	want := m.DeepCopy()
-	want.Status.SupportedFeatures = supportedFeatures()
+	want.Status.SupportedFeatures = supportedFeatures(k.choices)
 	meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{
 		Type: string(xv1alpha1.MeshConditionAccepted), Status: metav1.ConditionTrue,
 		Reason: string(xv1alpha1.MeshReasonAccepted), Message: "reference mesh control plane is running",
@@ -103,9 +159,16 @@ func (k *xmeshKeeper) ensure(ctx context.Context) error {
 	return k.client.Status().Update(ctx, want)
 }
 
-func supportedFeatures() []gatewayv1.SupportedFeature {
+// supportedFeatures is the XMesh status list: the upstream and the
+// semantics features of choices c, sorted by name as the API asks. The
+// XMesh CRD takes any name (FeatureName has no validation) and the upstream
+// suite's inference keeps names it does not know without using them.
+func supportedFeatures(c routing.Choices) []gatewayv1.SupportedFeature {
 	var out []gatewayv1.SupportedFeature
-	for _, f := range SupportedFeatures {
+	for _, f := range SupportedFeatures(c) {
+		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
+	}
+	for _, f := range SemanticsFeatures(c) {
 		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
 	}
 	slices.SortFunc(out, func(a, b gatewayv1.SupportedFeature) int { return strings.Compare(string(a.Name), string(b.Name)) })
