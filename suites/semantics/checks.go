@@ -100,3 +100,19 @@ func grpcFails(code string) check {
 		return nil
 	}
 }
+
+// servedByOneOf: every request got 200 from pods of one of apps (the same
+// app for the whole batch): where the specification allows each answer.
+func servedByOneOf(apps ...string) check {
+	return func(r kube.Result) error {
+		var errs []string
+		for _, a := range apps {
+			err := servedBy(a)(r)
+			if err == nil {
+				return nil
+			}
+			errs = append(errs, err.Error())
+		}
+		return fmt.Errorf("not served by one of %s: %s", strings.Join(apps, ", "), strings.Join(errs, "; "))
+	}
+}
