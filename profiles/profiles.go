@@ -42,7 +42,8 @@ const (
 	HostnamesIgnored             = "SemanticsHostnamesIgnored"
 	CoreGroupAlias               = "SemanticsParentRefCoreGroup"
 	NoEndpoints503               = "SemanticsBackendNoEndpoints503"
-	// Extended: Support: Extended fields and kinds.
+	// Extended: Support: Extended fields; GRPCRoute (upstream requires it
+	// only in its MESH-GRPC profile).
 	GRPCRoute           = "SemanticsGRPCRoute"
 	ParentRefPort       = "SemanticsParentRefPort"
 	RewritePath         = "SemanticsRewritePath"
