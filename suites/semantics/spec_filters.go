@@ -66,10 +66,10 @@ func locationPath(want string) check {
 		loc := r.Responses[i].ResponseHeaders.Get("Location")
 		u, err := url.Parse(loc)
 		if err != nil || loc == "" {
-			return fmt.Errorf("Location %q is no URL", loc)
+			return fmt.Errorf("the Location header %q is no URL", loc)
 		}
 		if u.Path != want {
-			return fmt.Errorf("Location %q has path %q, want %q", loc, u.Path, want)
+			return fmt.Errorf("the Location header %q has path %q, want %q", loc, u.Path, want)
 		}
 		return nil
 	})

@@ -1,7 +1,7 @@
 package semantics
 
 import (
-	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -100,10 +100,10 @@ func (s *S) unboundParent(bad gatewayv1.ParentReference) {
 	s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
 	s.settle() // the status with the good parent is written: read the bad one's
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
-	s.Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(gomega.HaveOccurred())
 	for _, e := range entries {
 		cond := meta.FindStatusCondition(e.Conditions, string(gatewayv1.RouteConditionAccepted))
-		s.Expect(cond).NotTo(BeNil(), "status entry for parent %s has no Accepted condition", bad.Name)
-		s.Expect(cond.Status).To(Equal(metav1.ConditionFalse), "parent %s (port %v, sectionName %v) accepted: %+v", bad.Name, ptr.Deref(bad.Port, 0), ptr.Deref(bad.SectionName, ""), cond)
+		s.Expect(cond).NotTo(gomega.BeNil(), "status entry for parent %s has no Accepted condition", bad.Name)
+		s.Expect(cond.Status).To(gomega.Equal(metav1.ConditionFalse), "parent %s (port %v, sectionName %v) accepted: %+v", bad.Name, ptr.Deref(bad.Port, 0), ptr.Deref(bad.SectionName, ""), cond)
 	}
 }

@@ -3,10 +3,10 @@ package semantics
 import (
 	"context"
 	"fmt"
+	"github.com/onsi/gomega"
 	"sync"
 	"time"
 
-	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -100,14 +100,14 @@ var _ = describe("Route merging and precedence", func() {
 // createApart creates newer at least one second (the resolution of
 // creationTimestamp) after older was created.
 func (s *S) createApart(older, newer client.Object) {
-	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(Succeed())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(gomega.Succeed())
 	wait := time.Until(older.GetCreationTimestamp().Add(1100 * time.Millisecond))
 	if wait > 0 {
 		time.Sleep(wait)
 	}
 	s.Create(newer)
-	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(Succeed())
-	s.Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(gomega.Succeed())
+	s.Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(gomega.BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
 }
 
 // createSameSecond creates two routes concurrently until both carry the
@@ -121,13 +121,13 @@ func (s *S) createSameSecond(mk func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRou
 			wg.Go(func() { errs[i] = s.c.Client.Create(s.ctx, r) })
 		}
 		wg.Wait()
-		s.Expect(errs).To(HaveEach(BeNil()))
+		s.Expect(errs).To(gomega.HaveEach(gomega.BeNil()))
 		if a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return a, b
 		}
-		s.Expect(try).To(BeNumerically("<", 5), "could not create two routes within one second")
+		s.Expect(try).To(gomega.BeNumerically("<", 5), "could not create two routes within one second")
 		for _, r := range []*gatewayv1.HTTPRoute{a, b} {
-			s.Expect(s.c.Client.Delete(context.Background(), r)).To(Succeed())
+			s.Expect(s.c.Client.Delete(context.Background(), r)).To(gomega.Succeed())
 		}
 		s.eventually("deleting the routes to retry", func() error {
 			for _, r := range []*gatewayv1.HTTPRoute{a, b} {

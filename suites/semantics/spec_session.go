@@ -19,8 +19,10 @@ import (
 // (SessionPersistence.SessionName: "Support: Implementation-specific"), so
 // the specs replay whatever cookies the mesh sets.
 var _ = describe("Traffic policy", func() {
-	sticky := func() *gatewayv1.SessionPersistence {
-		return &gatewayv1.SessionPersistence{SessionName: ptr.To("gamma-spec-session"), Type: ptr.To(gatewayv1.CookieBasedSessionPersistence)}
+	// Each configuration gets a name of its own: GEP-1619 lets a mesh
+	// reject two sessions with one name.
+	sticky := func(name string) *gatewayv1.SessionPersistence {
+		return &gatewayv1.SessionPersistence{SessionName: ptr.To(name), Type: ptr.To(gatewayv1.CookieBasedSessionPersistence)}
 	}
 
 	meshIt("session persistence keeps a session on one pod for 50 requests", []string{profiles.SessionPersistence},
@@ -30,7 +32,7 @@ var _ = describe("Traffic policy", func() {
 			r := httpRoute(s.NS("p"), "split", []gatewayv1.ParentReference{parent},
 				to(backend(s.NS("p"), "echo-v1", 8080, 1), backend(s.NS("p"), "echo-v2", 8080, 1)))
 			pol := trafficPolicy(s.NS("p"), "sticky", "echo-v1", "echo-v2")
-			pol.Spec.SessionPersistence = sticky()
+			pol.Spec.SessionPersistence = sticky("gamma-spec-session")
 			s.Create(pol, r)
 			s.Accepted(r, parent)
 			s.PolicyAccepted(pol)
@@ -54,7 +56,7 @@ var _ = describe("Traffic policy", func() {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			a := prefixTo("/a", backend(s.NS("p"), "echo-v2", 8080, 1), backend(s.NS("p"), "echo-v3", 8080, 0))
 			b := prefixTo("/b", backend(s.NS("p"), "echo-v2", 8080, 0), backend(s.NS("p"), "echo-v3", 8080, 1))
-			a.SessionPersistence, b.SessionPersistence = sticky(), sticky()
+			a.SessionPersistence, b.SessionPersistence = sticky("gamma-spec-a"), sticky("gamma-spec-b")
 			r := httpRoute(s.NS("p"), "two-rules", []gatewayv1.ParentReference{parent}, a, b)
 			s.Create(r)
 			s.Accepted(r, parent)
