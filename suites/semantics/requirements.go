@@ -178,6 +178,9 @@ var specRequirements = map[string]requirement{
 	"Path rewrite and redirect a RequestRedirect ReplaceFullPath puts the new path in the Location header": {results.Requirement{Source: "HTTPRequestRedirectFilter.Path (Support: Extended)", Level: results.MUST,
 		Text: "Path defines parameters used to modify the path of the incoming request. The modified path is then used to construct the Location header. [HTTPPathModifier] ReplaceFullPath specifies the value with which to replace the full path of a request during a rewrite or redirect."},
 		"302 with a Location whose path is /new/place (scheme, host and port as the mesh builds them)"},
+	"Traffic policy a route rule's own session persistence overrides its backend's policy": {results.Requirement{Source: "GEP-1619 Route Rule API; Conformance", Level: results.MUST,
+		Text: "Session persistence configuration specified in a route rule SHALL override equivalent configuration in BackendLBPolicy. [...] Session Cookie Lifetime (Default): HTTPRoute with sessionPersistence and cookieConfig.lifetimeType: Session (default). [...] Cookie MUST NOT contain Expires or Max-Age."},
+		"the rule's session cookie (no Max-Age, no Expires; any name) holding the session, whether the mesh accepts the policy's permanent cookie or not"},
 }
 
 // requirements maps each spec's full text to the sentence of the

@@ -42,7 +42,7 @@ var _ = describe("Traffic policy", func() {
 			// route to the same backend pod. Verify by checking pod identity
 			// across N requests (N>=50)."
 			s.eventually("a session that holds for 50 requests", func() error {
-				cookie, pod, err := s.session(url)
+				cookie, pod, _, err := s.session(url)
 				if err != nil {
 					return err
 				}
@@ -67,7 +67,7 @@ var _ = describe("Traffic policy", func() {
 			// services, even if the weight is set to 0": /a's session on
 			// echo-v2, if /b shared it, would take /b to echo-v2.
 			s.eventually("/a's session is not /b's", func() error {
-				cookie, pod, err := s.session(base + "/a")
+				cookie, pod, _, err := s.session(base + "/a")
 				if err != nil {
 					return err
 				}
@@ -78,6 +78,43 @@ var _ = describe("Traffic policy", func() {
 					return err
 				}
 				return s.sessionHolds(base+"/b", cookie, 10, func(h string) bool { return strings.HasPrefix(h, "echo-v3-") }, "echo-v3 (rule /b's only weighted backend)")
+			})
+		})
+
+	meshIt("a route rule's own session persistence overrides its backend's policy", []string{profiles.SessionPersistence},
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			// The policy asks for a permanent cookie (Max-Age or Expires),
+			// the rule for a session cookie (neither).
+			pol := trafficPolicy(s.NS("p"), "permanent", "echo-v2")
+			pol.Spec.SessionPersistence = sticky("gamma-spec-policy")
+			pol.Spec.SessionPersistence.AbsoluteTimeout = ptr.To(gatewayv1.Duration("1h"))
+			pol.Spec.SessionPersistence.CookieConfig = &gatewayv1.CookieConfig{LifetimeType: ptr.To(gatewayv1.PermanentCookieLifetimeType)}
+			rule := to(backend(s.NS("p"), "echo-v2", 8080, 1))
+			rule.SessionPersistence = sticky("gamma-spec-rule")
+			r := httpRoute(s.NS("p"), "own-session", []gatewayv1.ParentReference{parent}, rule)
+			s.Create(pol, r)
+			s.Accepted(r, parent)
+			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			// GEP-1619: "Session persistence configuration specified in a
+			// route rule SHALL override equivalent configuration in
+			// BackendLBPolicy"; for a session cookie, "Cookie MUST NOT
+			// contain Expires or Max-Age".
+			s.eventually("the rule's session cookie, not the policy's permanent one", func() error {
+				cookie, pod, set, err := s.session(url)
+				if err != nil {
+					return err
+				}
+				if !strings.HasPrefix(pod, "echo-v2-") {
+					return fmt.Errorf("answered by %q, want echo-v2", pod)
+				}
+				for _, h := range set {
+					if attrs := strings.ToLower(h); strings.Contains(attrs, "max-age") || strings.Contains(attrs, "expires") {
+						return fmt.Errorf("Set-Cookie %q is permanent: the backend's policy applied, not the rule's session cookie", h)
+					}
+				}
+				return s.sessionHolds(url, cookie, 10, func(h string) bool { return h == pod }, "the session's pod "+pod)
 			})
 		})
 
@@ -134,21 +171,23 @@ var _ = describe("Traffic policy", func() {
 })
 
 // session sends one request to url and returns the cookies its response
-// sets (as a Cookie header value) and the pod that answered.
-func (s *S) session(url string) (cookie, pod string, err error) {
+// sets (as a Cookie header value), the pod that answered, and the response's
+// Set-Cookie headers.
+func (s *S) session(url string) (cookie, pod string, set []string, err error) {
 	first := s.c.Send(s.ctx, s.Pod("p", "client"), kube.Request{URL: url})
 	if first.Err != nil || len(first.Responses) != 1 {
-		return "", "", fmt.Errorf("first request failed: %v %q", first.Err, first.Stderr)
+		return "", "", nil, fmt.Errorf("first request failed: %v %q", first.Err, first.Stderr)
 	}
 	resp := first.Responses[0]
-	cookie = setCookies(resp)
+	set = setCookieHeaders(resp)
+	cookie = setCookies(set)
 	if cookie == "" {
-		return "", "", fmt.Errorf("first response (status %s from %q) sets no cookie", resp.Code, resp.Hostname)
+		return "", "", nil, fmt.Errorf("first response (status %s from %q) sets no cookie", resp.Code, resp.Hostname)
 	}
 	if strings.ContainsAny(cookie, ",:") {
-		return "", "", fmt.Errorf("cookie %q holds ',' or ':', which the echo client cannot send back", cookie)
+		return "", "", nil, fmt.Errorf("cookie %q holds ',' or ':', which the echo client cannot send back", cookie)
 	}
-	return cookie, resp.Hostname, nil
+	return cookie, resp.Hostname, set, nil
 }
 
 // sessionHolds sends n requests with the cookie and wants each answered
@@ -166,23 +205,31 @@ func (s *S) sessionHolds(url, cookie string, n int, ok func(hostname string) boo
 	return nil
 }
 
-// setCookies is the Cookie header value that replays every cookie the
-// response sets (the parsed headers keep only the last Set-Cookie).
-func setCookies(resp echo.Response) string {
+// setCookies is the Cookie header value that replays every cookie of the
+// Set-Cookie headers.
+func setCookies(set []string) string {
 	var pairs []string
+	for _, h := range set {
+		if pair, _, _ := strings.Cut(h, ";"); pair != "" {
+			pairs = append(pairs, pair)
+		}
+	}
+	return strings.Join(pairs, "; ")
+}
+
+// setCookieHeaders are the response's Set-Cookie header values (the parsed
+// headers keep only the last one).
+func setCookieHeaders(resp echo.Response) []string {
+	var out []string
 	for line := range strings.SplitSeq(resp.RawContent, "\n") {
 		_, h, found := strings.Cut(line, "ResponseHeader=")
 		if !found {
 			continue
 		}
 		name, value, _ := strings.Cut(h, ":")
-		if !strings.EqualFold(strings.TrimSpace(name), "Set-Cookie") {
-			continue
-		}
-		pair, _, _ := strings.Cut(strings.TrimSpace(value), ";")
-		if pair != "" {
-			pairs = append(pairs, pair)
+		if strings.EqualFold(strings.TrimSpace(name), "Set-Cookie") && strings.TrimSpace(value) != "" {
+			out = append(out, strings.TrimSpace(value))
 		}
 	}
-	return strings.Join(pairs, "; ")
+	return out
 }
