@@ -56,11 +56,33 @@ func TestEveryFeatureHasASpec(t *testing.T) {
 	}
 }
 
-// specTable is the Markdown table of every spec with its features, level,
-// source and allowed answers.
+// specTable is the Markdown tables of every feature (its level, how many
+// specs test it) and of every spec with its features, level, source and
+// allowed answers.
 func specTable() string {
 	var b strings.Builder
-	b.WriteString("| spec | features | level | source | allowed answers |\n|---|---|---|---|---|\n")
+	b.WriteString("| feature | profile level | specs | levels of their sentences |\n|---|---|---|---|\n")
+	for _, f := range profiles.Features() {
+		kind := "extended"
+		if profiles.IsCore(f) {
+			kind = "core"
+		}
+		n, levels := 0, map[string]bool{}
+		for _, sp := range Specs() {
+			if slices.Contains(sp.Features(), f) {
+				r, _ := sp.Requirement()
+				n, levels[r.Level] = n+1, true
+			}
+		}
+		var ls []string
+		for _, l := range []string{results.MUST, results.SHOULD, results.MAY} {
+			if levels[l] {
+				ls = append(ls, l)
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s |\n", f, kind, n, strings.Join(ls, ", "))
+	}
+	b.WriteString("\n| spec | features | level | source | allowed answers |\n|---|---|---|---|---|\n")
 	for _, sp := range Specs() {
 		r, _ := sp.Requirement()
 		var feats []string
