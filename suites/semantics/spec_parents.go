@@ -74,26 +74,31 @@ var _ = describe("Parent references", func() {
 		})
 
 	meshIt("a parentRef to a missing Service is not accepted while the route's other parent is", []string{profiles.ParentStatus},
-		fx(), func(s *S) { s.unboundParent(svcParent(s.NS("p"), "does-not-exist")) })
+		fx(), func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "does-not-exist")) })
 
+	// Two parentRefs to one Service must name a port or a section each (the
+	// HTTPRoute CRD's validation).
 	meshIt("a parentRef to a port the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefPort},
-		fx(), func(s *S) { s.unboundParent(onPort(svcParent(s.NS("p"), "echo-v1"), 81)) })
+		fx(), func(s *S) {
+			s.unboundParent(onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP), onPort(svcParent(s.NS("p"), "echo-v1"), 81))
+		})
 
 	meshIt("a parentRef to a sectionName the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefSectionName},
-		fx(), func(s *S) { s.unboundParent(section(svcParent(s.NS("p"), "echo-v1"), "no-such-port")) })
+		fx(), func(s *S) {
+			s.unboundParent(section(svcParent(s.NS("p"), "echo-v1"), "http"), section(svcParent(s.NS("p"), "echo-v1"), "no-such-port"))
+		})
 
 	meshIt("a parentRef to a headless Service is not accepted while the route's other parent is", []string{profiles.HeadlessParent},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), kube.App{Namespace: "p", Name: "headless", Headless: true, ServiceOnly: true}, clientApp("p")),
-		func(s *S) { s.unboundParent(svcParent(s.NS("p"), "headless")) })
+		func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "headless")) })
 })
 
-// unboundParent checks a route with a good parent (every port of echo-v1)
-// and a parent that cannot bind: the good one is Accepted and routes; the
-// bad one has no status entry ("parent references that cannot be resolved
+// unboundParent checks a route with a good parent (echo-v1, binding its
+// port 80) and a parent that cannot bind: the good one is Accepted and
+// routes; the bad one has no status entry ("parent references that cannot be resolved
 // ... will not be added to this list") or Accepted=False with any reason
 // ("Controllers may raise this condition with other reasons").
-func (s *S) unboundParent(bad gatewayv1.ParentReference) {
-	good := svcParent(s.NS("p"), "echo-v1")
+func (s *S) unboundParent(good, bad gatewayv1.ParentReference) {
 	r := httpRoute(s.NS("p"), "two-parents", []gatewayv1.ParentReference{good, bad}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 	s.Create(r)
 	s.Accepted(r, good)
