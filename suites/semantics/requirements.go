@@ -181,6 +181,9 @@ var specRequirements = map[string]requirement{
 	"Traffic policy a route rule's own session persistence overrides its backend's policy": {results.Requirement{Source: "GEP-1619 Route Rule API; Conformance", Level: results.MUST,
 		Text: "Session persistence configuration specified in a route rule SHALL override equivalent configuration in BackendLBPolicy. [...] Session Cookie Lifetime (Default): HTTPRoute with sessionPersistence and cookieConfig.lifetimeType: Session (default). [...] Cookie MUST NOT contain Expires or Max-Age."},
 		"the rule's session cookie (no Max-Age, no Expires; any name) holding the session, whether the mesh accepts the policy's permanent cookie or not"},
+	"Backends of a gRPC backend list with one missing Service the missing share gets UNAVAILABLE": {results.Requirement{Source: "GRPCRouteRule.BackendRefs", Level: results.MUST,
+		Text: "When a GRPCBackendRef is invalid, UNAVAILABLE statuses MUST be returned for requests that would have otherwise been routed to an invalid backend. If multiple backends are specified, and some are invalid, the proportion of requests that would otherwise have been routed to an invalid backend MUST receive an UNAVAILABLE status."},
+		"calls answered by the valid backend or failed with UNAVAILABLE, both seen, nothing else; ResolvedRefs=False/BackendNotFound"},
 }
 
 // requirements maps each spec's full text to the sentence of the

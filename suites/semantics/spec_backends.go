@@ -38,7 +38,22 @@ var _ = describe("Backends", func() {
 			s.Status(r, parent, notFound)
 			// "Implementations may choose how that 50 percent is
 			// determined": the spec wants both answers, and no other.
-			s.mixedAnswers(s.Pod("p", "client"), url(s), "echo-v2", "500")
+			req := get(url(s))
+			req.Count = 20
+			s.mixedAnswers(s.Pod("p", "client"), req, "echo-v2", "500", httpAnswers("echo-v2", "500"))
+		})
+
+	meshIt("of a gRPC backend list with one missing Service the missing share gets UNAVAILABLE", []string{profiles.BackendFailures, profiles.GRPCRoute},
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
+		func(s *S) {
+			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			r := grpcRoute(s.NS("p"), "half-missing", parent,
+				backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1), backendRef(s.NS("p"), "does-not-exist", kube.PortGRPC, 1))
+			s.Create(r)
+			s.Status(r, parent, notFound)
+			// One call per exec: a failed call ends the client's batch.
+			req := kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}
+			s.mixedAnswers(s.Pod("p", "client"), req, "echo-v2", "UNAVAILABLE", grpcAnswers("echo-v2", "Unavailable"))
 		})
 
 	meshIt("a gRPC backendRef to a missing Service gets UNAVAILABLE", []string{profiles.BackendFailures, profiles.GRPCRoute},
@@ -106,33 +121,55 @@ var _ = describe("Backends", func() {
 		})
 })
 
-// mixedAnswers sends batches from a pod to url until, over the batches
-// where every answer is one of the two allowed, both have been seen: 200
-// from a pod of app, and the HTTP status code.
-func (s *S) mixedAnswers(from kube.Pod, url, app, code string) {
+// mixedAnswers sends batches from a pod until, over the batches where
+// every answer is one of the two allowed, both have been seen: 200 from a
+// pod of app, and the failure (what names it). answer classifies one
+// batch's answers, with an error for any other answer.
+func (s *S) mixedAnswers(from kube.Pod, req kube.Request, app, what string, answer func(kube.Result) (served, failed int, err error)) {
 	served, failed := 0, 0
-	req := get(url)
-	req.Count = 20
-	s.eventually(fmt.Sprintf("answers from %s and %s, nothing else", app, code), func() error {
-		r := s.c.Send(s.ctx, from, req)
-		if r.Err != nil || len(r.Responses) == 0 {
-			return fmt.Errorf("client failed: %v %q", r.Err, r.Stderr)
-		}
-		ok, bad := 0, 0
-		for _, resp := range r.Responses {
-			switch {
-			case resp.Code == code:
-				bad++
-			case resp.Code == "200" && strings.HasPrefix(resp.Hostname, app+"-"):
-				ok++
-			default:
-				return fmt.Errorf("status %s from %q, want 200 from %s or %s", resp.Code, resp.Hostname, app, code)
-			}
+	s.eventually(fmt.Sprintf("answers from %s and %s, nothing else", app, what), func() error {
+		ok, bad, err := answer(s.c.Send(s.ctx, from, req))
+		if err != nil {
+			return err
 		}
 		served, failed = served+ok, failed+bad
 		if served == 0 || failed == 0 {
-			return fmt.Errorf("so far %d answers from %s and %d with %s, want both", served, app, failed, code)
+			return fmt.Errorf("so far %d answers from %s and %d with %s, want both", served, app, failed, what)
 		}
 		return nil
 	})
+}
+
+// httpAnswers classifies HTTP answers: 200 from a pod of app, or code.
+func httpAnswers(app, code string) func(kube.Result) (int, int, error) {
+	return func(r kube.Result) (served, failed int, err error) {
+		if r.Err != nil || len(r.Responses) == 0 {
+			return 0, 0, fmt.Errorf("client failed: %v %q", r.Err, r.Stderr)
+		}
+		for _, resp := range r.Responses {
+			switch {
+			case resp.Code == code:
+				failed++
+			case resp.Code == "200" && strings.HasPrefix(resp.Hostname, app+"-"):
+				served++
+			default:
+				return 0, 0, fmt.Errorf("status %s from %q, want 200 from %s or %s", resp.Code, resp.Hostname, app, code)
+			}
+		}
+		return served, failed, nil
+	}
+}
+
+// grpcAnswers classifies one gRPC call: answered by a pod of app, or failed
+// with code.
+func grpcAnswers(app, code string) func(kube.Result) (int, int, error) {
+	return func(r kube.Result) (int, int, error) {
+		if r.Err == nil && len(r.Responses) == 1 && strings.HasPrefix(r.Responses[0].Hostname, app+"-") {
+			return 1, 0, nil
+		}
+		if r.Err != nil && grpcFails(code)(r) == nil {
+			return 0, 1, nil
+		}
+		return 0, 0, fmt.Errorf("neither answered by %s nor failed with %s: %v %q %q", app, code, r.Err, r.Stdout, r.Stderr)
+	}
 }
