@@ -25,22 +25,24 @@ var _ = describe("Request timeouts", func() {
 	// Few requests per batch: each slow one takes a second.
 	few := func(url string) kube.Request { return kube.Request{URL: url, Count: 2} }
 
+	// timed applies a producer route to echo-v2 with this request timeout.
+	timed := func(s *S, d string) {
+		parent := svcParent(s.NS("p"), "echo-v1")
+		r := httpRoute(s.NS("p"), "timeout", []gatewayv1.ParentReference{parent}, withTimeout(to(backend(s.NS("p"), "echo-v2", 8080, 1)), d))
+		s.Create(r)
+		s.Accepted(r, parent)
+	}
+
 	meshIt("a producer route's request timeout answers 504 when the backend is slower", []string{profiles.RequestTimeout}, fx("p", "p"),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "timeout", []gatewayv1.ParentReference{parent}, withTimeout(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "500ms"))
-			s.Create(r)
-			s.Accepted(r, parent)
+			timed(s, "500ms")
 			s.Traffic(flow{s.Pod("p", "client"), get(fast(s)), servedBy("echo-v2")},
 				flow{s.Pod("p", "client"), few(slow(s)), status(504)})
 		})
 
 	meshIt("a request timeout of 0s does not time out a slow request", []string{profiles.RequestTimeout}, fx("p", "p"),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "no-timeout", []gatewayv1.ParentReference{parent}, withTimeout(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "0s"))
-			s.Create(r)
-			s.Accepted(r, parent)
+			timed(s, "0s")
 			// "0s" SHOULD disable the timeout, else MUST be the longest
 			// possible value: either way a 2 s request completes.
 			s.Traffic(flow{s.Pod("p", "client"), kube.Request{URL: "http://" + host(s.NS("p"), "echo-v1", 80) + "/?delay=2s"}, servedBy("echo-v2")})
