@@ -15,8 +15,7 @@ import (
 // backends in other namespaces (GEP-1294: no ReferenceGrant needed, unless
 // the mesh widens reach).
 var _ = describe("Backends", func() {
-	notFound := kube.Want{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionFalse, Reasons: []string{string(gatewayv1.RouteReasonBackendNotFound)}}
-	url := func(s *S) string { return "http://" + host(s.NS("p"), "echo-v1", 80) + "/" }
+	notFound, url := backendNotFound, frontURL
 
 	meshIt("a backendRef to a missing Service gets 500 and ResolvedRefs=False BackendNotFound", []string{profiles.BackendFailures},
 		fixture("p", app("p", "echo-v1"), clientApp("p")),
@@ -65,6 +64,12 @@ var _ = describe("Backends", func() {
 			s.Status(r, parent, notFound)
 			s.Traffic(flow{s.Pod("p", "client"), kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}, grpcFails("Unavailable")})
 		})
+
+})
+
+// Backends that answer (weights, no endpoints, other namespaces).
+var _ = describe("Backends", func() {
+	url := frontURL
 
 	meshIt("a backend Service with no ready endpoints gets 503", []string{profiles.NoEndpoints503},
 		fixture("p", app("p", "echo-v1"), kube.App{Namespace: "p", Name: "empty", ServiceOnly: true}, clientApp("p")),
@@ -120,6 +125,13 @@ var _ = describe("Backends", func() {
 			})
 		})
 })
+
+// backendNotFound is the status of a route with a backendRef to a missing
+// Service (HTTPBackendRef).
+var backendNotFound = kube.Want{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionFalse, Reasons: []string{string(gatewayv1.RouteReasonBackendNotFound)}}
+
+// frontURL is the URL of echo-v1's HTTP port, the parent of most routes.
+func frontURL(s *S) string { return "http://" + host(s.NS("p"), "echo-v1", 80) + "/" }
 
 // mixedAnswers sends batches from a pod until, over the batches where
 // every answer is one of the two allowed, both have been seen: 200 from a

@@ -28,14 +28,7 @@ import (
 // still bounds them (RetryConstraint "helps prevent cascading failures such
 // as retry storms", whatever the route's attempts).
 var _ = describe("Traffic policy", func() {
-	fx := func() kube.Fixture { return fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")) }
-	failing := func(s *S, code int) string {
-		return fmt.Sprintf("http://%s/?codes=%d", host(s.NS("p"), "echo-v1", 80), code)
-	}
-	parentOf := func(s *S) gatewayv1.ParentReference { return svcParent(s.NS("p"), "echo-v1") }
-	retrying := func(s *S, name string, attempts int, codes ...int) *gatewayv1.HTTPRoute {
-		return httpRoute(s.NS("p"), name, []gatewayv1.ParentReference{parentOf(s)}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), attempts, codes...))
-	}
+	fx, failing, parentOf := policyFixture, failingURL, echoV1Parent
 
 	meshIt("a consumer route's retry attempts apply to its namespace, the producer's to the others", []string{profiles.ConsumerRetry, profiles.ConsumerRoute, profiles.ProducerRouteOtherNamespaces},
 		fixture("p z o", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("z"), clientApp("o")),
@@ -98,6 +91,12 @@ var _ = describe("Traffic policy", func() {
 			s.Received(s.Pod("p", "client"), slow, 2, status(504), s.NS("p"), "echo-v2", exactly(2*2))
 		})
 
+})
+
+// Retry budgets (XBackendTrafficPolicy RetryConstraint).
+var _ = describe("Traffic policy", func() {
+	fx, failing, parentOf := policyFixture, failingURL, echoV1Parent
+
 	meshIt("a retry budget stops a retry storm", []string{profiles.RetryBudget, profiles.RouteRetry}, fx(),
 		func(s *S) {
 			r := retrying(s, "retries", 3, 503)
@@ -140,6 +139,24 @@ var _ = describe("Traffic policy", func() {
 			})
 		})
 })
+
+// policyFixture is echo-v1 (the parent), echo-v2 (the backend) and a
+// client, in one namespace.
+func policyFixture() kube.Fixture {
+	return fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p"))
+}
+
+// failingURL is echo-v1's HTTP port, asking the backend to answer code.
+func failingURL(s *S, code int) string {
+	return fmt.Sprintf("http://%s/?codes=%d", host(s.NS("p"), "echo-v1", 80), code)
+}
+
+func echoV1Parent(s *S) gatewayv1.ParentReference { return svcParent(s.NS("p"), "echo-v1") }
+
+// retrying is a route from echo-v1 to echo-v2 that retries.
+func retrying(s *S, name string, attempts int, codes ...int) *gatewayv1.HTTPRoute {
+	return httpRoute(s.NS("p"), name, []gatewayv1.ParentReference{echoV1Parent(s)}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), attempts, codes...))
+}
 
 // budgetPolicy is an XBackendTrafficPolicy with a retry budget of percent
 // over interval and a minimum of one retry an hour.

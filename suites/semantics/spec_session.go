@@ -19,11 +19,6 @@ import (
 // (SessionPersistence.SessionName: "Support: Implementation-specific"), so
 // the specs replay whatever cookies the mesh sets.
 var _ = describe("Traffic policy", func() {
-	// Each configuration gets a name of its own: GEP-1619 lets a mesh
-	// reject two sessions with one name.
-	sticky := func(name string) *gatewayv1.SessionPersistence {
-		return &gatewayv1.SessionPersistence{SessionName: ptr.To(name), Type: ptr.To(gatewayv1.CookieBasedSessionPersistence)}
-	}
 
 	meshIt("session persistence keeps a session on one pod for 50 requests", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
@@ -118,6 +113,10 @@ var _ = describe("Traffic policy", func() {
 			})
 		})
 
+})
+
+// Conflicting and dangling XBackendTrafficPolicies (GEP-713).
+var _ = describe("Traffic policy", func() {
 	meshIt("of two XBackendTrafficPolicies on one Service the older one applies", []string{profiles.PolicyConflict, profiles.RetryBudget, profiles.RouteRetry},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
@@ -169,6 +168,13 @@ var _ = describe("Traffic policy", func() {
 			s.PolicyCondition(pol, metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound))
 		})
 })
+
+// sticky is cookie session persistence with a session name. Each
+// configuration gets a name of its own: GEP-1619 lets a mesh reject two
+// sessions with one name.
+func sticky(name string) *gatewayv1.SessionPersistence {
+	return &gatewayv1.SessionPersistence{SessionName: ptr.To(name), Type: ptr.To(gatewayv1.CookieBasedSessionPersistence)}
+}
 
 // session sends one request to url and returns the cookies its response
 // sets (as a Cookie header value), the pod that answered, and the response's
