@@ -11,6 +11,10 @@ import (
 	"gamma-conformance/suites/internal/kube"
 )
 
+// backendNotFound is the status of a route with a backendRef to a missing
+// Service (HTTPBackendRef).
+var backendNotFound = kube.Want{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionFalse, Reasons: []string{string(gatewayv1.RouteReasonBackendNotFound)}}
+
 // Backends that cannot take traffic (HTTPRouteRule.BackendRefs) and
 // backends in other namespaces (GEP-1294: no ReferenceGrant needed, unless
 // the mesh widens reach).
@@ -125,10 +129,6 @@ var _ = describe("Backends", func() {
 			})
 		})
 })
-
-// backendNotFound is the status of a route with a backendRef to a missing
-// Service (HTTPBackendRef).
-var backendNotFound = kube.Want{Type: string(gatewayv1.RouteConditionResolvedRefs), Status: metav1.ConditionFalse, Reasons: []string{string(gatewayv1.RouteReasonBackendNotFound)}}
 
 // frontURL is the URL of echo-v1's HTTP port, the parent of most routes.
 func frontURL(s *S) string { return "http://" + host(s.NS("p"), "echo-v1", 80) + "/" }
