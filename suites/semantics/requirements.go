@@ -28,7 +28,7 @@ var specRequirements = map[string]requirement{
 	"Backends a backend with weight 0 gets no traffic": {results.Requirement{Source: "BackendRef.Weight (HTTPRouteRule.BackendRefs: \"Support for weight: Core\")", Level: results.MUST,
 		Text: "Weight specifies the proportion of requests forwarded to the referenced backend. This is computed as weight/(sum of all weights in this BackendRefs list)."},
 		"every request served by the weight-1 backend"},
-	"Backends a backendRef to another namespace works without a ReferenceGrant": {results.Requirement{Source: "GEP-1294 Namespace boundaries", Level: results.MUST,
+	"Backends a backendRef to another namespace without a ReferenceGrant is served or refused with RefNotPermitted": {results.Requirement{Source: "GEP-1294 Namespace boundaries", Level: results.MUST,
 		Text: "Routes of either type can send traffic to backendRefs in any namespace. Unlike Gateway bound routes, this is allowed without a ReferenceGrant. [...] While uncommon, if a mesh implementation does expose the ability to access a broader scope than would otherwise be reachable, then ReferenceGrant must be used for cross namespaces references."},
 		"Accepted and ResolvedRefs=True and served by the other namespace's backend; or ResolvedRefs=False/RefNotPermitted and 500"},
 	"Route type conflicts and unmatched requests a GRPCRoute wins over an HTTPRoute on the same Service port and the HTTPRoute is Conflicted": {results.Requirement{Source: "GEP-1294 Route types", Level: results.SHOULD,

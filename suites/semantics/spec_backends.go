@@ -98,7 +98,7 @@ var _ = describe("Backends", func() {
 			s.Traffic(flow{s.Pod("p", "client"), req, servedBy("echo-v2")})
 		})
 
-	meshIt("a backendRef to another namespace works without a ReferenceGrant", []string{profiles.CrossNamespaceRefs},
+	meshIt("a backendRef to another namespace without a ReferenceGrant is served or refused with RefNotPermitted", []string{profiles.CrossNamespaceRefs},
 		fixture("p b", app("p", "echo-v1"), app("b", "remote"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
