@@ -103,3 +103,12 @@ func TestSetCookiesReplaysEveryCookie(t *testing.T) {
 		t.Errorf("cookie %q, want %q", got, "a=1; b=2")
 	}
 }
+
+func TestNotServedBy(t *testing.T) {
+	if err := notServedBy("echo-v2")(kube.Result{Responses: []echo.Response{response("200", "echo-v1-a", nil), response("503", "", nil)}}); err != nil {
+		t.Errorf("notServedBy: %v", err)
+	}
+	if err := notServedBy("echo-v2")(kube.Result{Responses: []echo.Response{response("200", "echo-v2-a", nil)}}); err == nil {
+		t.Error("notServedBy accepted the route's backend")
+	}
+}
