@@ -29,13 +29,14 @@ func TestClaimsFollowChoices(t *testing.T) {
 		t.Errorf("reference semantics claims %v, want every feature", got)
 	}
 	altSem := SemanticsFeatures(routing.Alternate)
-	for _, f := range []string{profiles.RouteTypeConflict, profiles.CoreGroupAlias, profiles.BackendFailures, profiles.CrossNamespaceRefs,
-		profiles.ConsumerRoute, profiles.BackendRequestTimeout, profiles.SessionPersistence, profiles.PolicyConflict} {
+	for _, f := range []string{profiles.RouteTypeConflict, profiles.CoreGroupAlias, profiles.NoEndpoints503, profiles.RetryTimedOutAttempt,
+		profiles.ConsumerRoute, profiles.SessionPersistence, profiles.PolicyConflictStatus} {
 		if slices.Contains(altSem, f) {
 			t.Errorf("alternate claims %s", f)
 		}
 	}
-	for _, f := range []string{profiles.ProducerRoute, profiles.TCPRouteConflict, profiles.ParentStatus, profiles.RetryBudget} {
+	// Core features are never dropped: the alternate must pass them.
+	for _, f := range append([]string{profiles.TCPRouteConflict, profiles.RetryBudget, profiles.PolicyConflict, profiles.BackendRequestTimeout}, profiles.MeshSemantics.Core...) {
 		if !slices.Contains(altSem, f) {
 			t.Errorf("alternate does not claim %s", f)
 		}

@@ -60,43 +60,36 @@ func SupportedFeatures(c routing.Choices) []features.FeatureName {
 }
 
 // SemanticsFeatures are the semantics features (profiles) a mesh with
-// choices c claims: every one, less those a current semantics spec checks
-// with the reference answer, explicitly or by relying on it:
+// choices c claims: every one, less the extended features whose specs
+// check an answer these choices do not give (core features are never
+// dropped: their specs accept every allowed answer, so the alternate must
+// pass them too):
 //
 //   - MergeHTTPAndGRPC: RouteTypeConflict (a GRPCRoute beats an HTTPRoute,
 //     which is Conflicted);
 //   - RejectCoreGroupAlias: CoreGroupAlias (group "core" binds like "");
-//   - NoEndpointsStatus other than 503: BackendFailures ("no ready endpoints
-//     gets 503");
-//   - CrossNamespaceBackendsNeedGrant: CrossNamespaceRefs ("works without a
-//     ReferenceGrant"), and the consumer-route features whose specs send
-//     consumer routes to other Services of the producer's namespace without
-//     a grant: ConsumerRoute, ConsumerTimeout, PrecedenceByTimeout,
-//     ConsumerRetry;
-//   - NoRetryOnBackendTimeout: BackendRequestTimeout ("a timed-out attempt
-//     is retried");
-//   - FixedSessionName: SessionPersistence (the cookie is named by
-//     sessionName);
-//   - AcceptPolicyChallengers: PolicyConflict ("the newer is Conflicted").
-//
-// The other choices change nothing a current spec asserts: the specs accept
-// no entry for an unbound parent, both spellings of the conflict reason,
-// and never check the reason of a port the Service lacks, regular
-// expressions, merged TCPRoutes, retry defaults or ports without
-// appProtocol (the suite's fixture sets it on every HTTP and gRPC port).
+//   - NoEndpointsStatus other than 503: NoEndpoints503;
+//   - CrossNamespaceBackendsNeedGrant: the consumer-route features, whose
+//     specs send consumer routes to other Services of the producer's
+//     namespace without a grant: ConsumerRoute, ConsumerTimeout,
+//     PrecedenceByTimeout, ConsumerRetry;
+//   - NoRetryOnBackendTimeout: RetryTimedOutAttempt;
+//   - FixedSessionName: SessionPersistence (two rules' sessions share the
+//     one cookie name);
+//   - AcceptPolicyChallengers: PolicyConflictStatus (the newer is
+//     Conflicted; the older still applies, PolicyConflict).
 func SemanticsFeatures(c routing.Choices) []string {
 	drop := map[string]bool{
-		profiles.RouteTypeConflict:     c.MergeHTTPAndGRPC,
-		profiles.CoreGroupAlias:        c.RejectCoreGroupAlias,
-		profiles.BackendFailures:       c.NoEndpointsStatus != 0 && c.NoEndpointsStatus != http.StatusServiceUnavailable,
-		profiles.CrossNamespaceRefs:    c.CrossNamespaceBackendsNeedGrant,
-		profiles.ConsumerRoute:         c.CrossNamespaceBackendsNeedGrant,
-		profiles.ConsumerTimeout:       c.CrossNamespaceBackendsNeedGrant,
-		profiles.PrecedenceByTimeout:   c.CrossNamespaceBackendsNeedGrant,
-		profiles.ConsumerRetry:         c.CrossNamespaceBackendsNeedGrant,
-		profiles.BackendRequestTimeout: c.NoRetryOnBackendTimeout,
-		profiles.SessionPersistence:    c.FixedSessionName != "",
-		profiles.PolicyConflict:        c.AcceptPolicyChallengers,
+		profiles.RouteTypeConflict:    c.MergeHTTPAndGRPC,
+		profiles.CoreGroupAlias:       c.RejectCoreGroupAlias,
+		profiles.NoEndpoints503:       c.NoEndpointsStatus != 0 && c.NoEndpointsStatus != http.StatusServiceUnavailable,
+		profiles.ConsumerRoute:        c.CrossNamespaceBackendsNeedGrant,
+		profiles.ConsumerTimeout:      c.CrossNamespaceBackendsNeedGrant,
+		profiles.PrecedenceByTimeout:  c.CrossNamespaceBackendsNeedGrant,
+		profiles.ConsumerRetry:        c.CrossNamespaceBackendsNeedGrant,
+		profiles.RetryTimedOutAttempt: c.NoRetryOnBackendTimeout,
+		profiles.SessionPersistence:   c.FixedSessionName != "",
+		profiles.PolicyConflictStatus: c.AcceptPolicyChallengers,
 	}
 	return slices.DeleteFunc(profiles.Features(), func(f string) bool { return drop[f] })
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
-	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -72,7 +71,7 @@ func (r *runner) runSpec(s *S) {
 	p, err := r.claim(s.ctx, s.spec)
 	s.p = p
 	s.h.cleanup(s.cleanup)
-	s.Expect(err).NotTo(HaveOccurred(), "preparing the spec's namespaces and pods")
+	s.Expect(err).NotTo(gomega.HaveOccurred(), "preparing the spec's namespaces and pods")
 	s.By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
 	s.spec.body(s)
 	s.settle()
@@ -149,7 +148,7 @@ func (s *S) cleanup(ctx context.Context) {
 // NS is the real name of a logical namespace of the fixture.
 func (s *S) NS(key string) string {
 	ns, ok := s.p.NS[key]
-	s.Expect(ok).To(BeTrue(), "fixture has no namespace %q", key)
+	s.Expect(ok).To(gomega.BeTrue(), "fixture has no namespace %q", key)
 	return ns
 }
 
@@ -160,7 +159,7 @@ func (s *S) Pod(nsKey, app string) kube.Pod {
 		return p
 	}
 	p, err := s.c.PodOf(s.ctx, s.NS(nsKey), app)
-	s.Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(gomega.HaveOccurred())
 	s.pods[k] = p
 	return p
 }
@@ -168,7 +167,7 @@ func (s *S) Pod(nsKey, app string) kube.Pod {
 // Create creates objects in order.
 func (s *S) Create(objs ...client.Object) {
 	for _, o := range objs {
-		s.Expect(s.c.Client.Create(s.ctx, o)).To(Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
+		s.Expect(s.c.Client.Create(s.ctx, o)).To(gomega.Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
 	}
 }
 
