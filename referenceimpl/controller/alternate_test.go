@@ -30,13 +30,13 @@ func TestClaimsFollowChoices(t *testing.T) {
 	}
 	altSem := SemanticsFeatures(routing.Alternate)
 	for _, f := range []string{profiles.RouteTypeConflict, profiles.CoreGroupAlias, profiles.NoEndpoints503, profiles.RetryTimedOutAttempt,
-		profiles.ConsumerRoute, profiles.SessionPersistence, profiles.PolicyConflictStatus} {
+		profiles.SessionPersistence, profiles.PolicyConflictStatus} {
 		if slices.Contains(altSem, f) {
 			t.Errorf("alternate claims %s", f)
 		}
 	}
 	// Core features are never dropped: the alternate must pass them.
-	for _, f := range append([]string{profiles.TCPRouteConflict, profiles.RetryBudget, profiles.PolicyConflict, profiles.BackendRequestTimeout}, profiles.MeshSemantics.Core...) {
+	for _, f := range append([]string{profiles.ConsumerRoute, profiles.TCPRouteConflict, profiles.RetryBudget, profiles.PolicyConflict, profiles.BackendRequestTimeout}, profiles.MeshSemantics.Core...) {
 		if !slices.Contains(altSem, f) {
 			t.Errorf("alternate does not claim %s", f)
 		}

@@ -69,24 +69,21 @@ func SupportedFeatures(c routing.Choices) []features.FeatureName {
 //     which is Conflicted);
 //   - RejectCoreGroupAlias: CoreGroupAlias (group "core" binds like "");
 //   - NoEndpointsStatus other than 503: NoEndpoints503;
-//   - CrossNamespaceBackendsNeedGrant: the consumer-route features, whose
-//     specs send consumer routes to other Services of the producer's
-//     namespace without a grant: ConsumerRoute, ConsumerTimeout,
-//     PrecedenceByTimeout, ConsumerRetry;
 //   - NoRetryOnBackendTimeout: RetryTimedOutAttempt;
 //   - FixedSessionName: SessionPersistence (two rules' sessions share the
 //     one cookie name);
 //   - AcceptPolicyChallengers: PolicyConflictStatus (the newer is
 //     Conflicted; the older still applies, PolicyConflict).
+//
+// CrossNamespaceBackendsNeedGrant drops nothing: the consumer-route specs
+// grant their namespaces access to each other (legal on every mesh), and
+// the spec of a cross-namespace backendRef without a grant accepts both
+// answers.
 func SemanticsFeatures(c routing.Choices) []string {
 	drop := map[string]bool{
 		profiles.RouteTypeConflict:    c.MergeHTTPAndGRPC,
 		profiles.CoreGroupAlias:       c.RejectCoreGroupAlias,
 		profiles.NoEndpoints503:       c.NoEndpointsStatus != 0 && c.NoEndpointsStatus != http.StatusServiceUnavailable,
-		profiles.ConsumerRoute:        c.CrossNamespaceBackendsNeedGrant,
-		profiles.ConsumerTimeout:      c.CrossNamespaceBackendsNeedGrant,
-		profiles.PrecedenceByTimeout:  c.CrossNamespaceBackendsNeedGrant,
-		profiles.ConsumerRetry:        c.CrossNamespaceBackendsNeedGrant,
 		profiles.RetryTimedOutAttempt: c.NoRetryOnBackendTimeout,
 		profiles.SessionPersistence:   c.FixedSessionName != "",
 		profiles.PolicyConflictStatus: c.AcceptPolicyChallengers,
