@@ -128,14 +128,18 @@ func (j *job) run(ctx context.Context) error {
 	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log}); err != nil {
 		return err
 	}
-	if err := j.meshRun(ctx, bin, "reference", "suites", ReferenceMeshFlags()); err != nil {
-		return err
+	// A failure of the reference mesh does not skip the alternate: both
+	// verdicts are reported.
+	refErr := j.meshRun(ctx, bin, "reference", "suites", ReferenceMeshFlags())
+	var fe *FailedError
+	if refErr != nil && !errors.As(refErr, &fe) {
+		return refErr
 	}
 	j.log("switching the mesh to the alternate choices")
 	if err := mesh.SwitchChoices(ctx, c, "alternate", 0, j.opts.Log); err != nil {
-		return err
+		return errors.Join(refErr, err)
 	}
-	return j.meshRun(ctx, bin, "alternate", "alternate", AlternateMeshFlags())
+	return errors.Join(refErr, j.meshRun(ctx, bin, "alternate", "alternate", AlternateMeshFlags()))
 }
 
 // meshRun runs both suites against the installed mesh into <out>/<dir>
