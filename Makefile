@@ -1,5 +1,5 @@
 # gamma-conformance — the two commands that matter:
-#   make conformance   run the main job (reference mesh, embedded cluster) and write reports to $(OUT)
+#   make conformance   run the main job (reference and alternate mesh, embedded cluster) and write reports to $(OUT)
 #   make test          gofmt check, go vet, staticcheck and every test of the project
 # Everything the targets need (apt packages, Go tools, Kubernetes binaries) is
 # installed or built by the targets themselves.
@@ -72,5 +72,5 @@ CLUSTER_BENCH_PACKAGES ?= ./harness/mesh
 -include make/*.mk
 
 .PHONY: conformance
-conformance: gammaconf ## the main job: embedded cluster, CRDs, negative control, reference mesh, both suites, reports in $(OUT)
+conformance: gammaconf ## the main job: embedded cluster, CRDs, negative control, reference mesh, both suites, alternate mesh, both suites, reports in $(OUT)
 	$(GAMMACONF) conformance --provider local --dir $(GAMMA_CLUSTER_DIR) --output-dir $(OUT)

@@ -18,6 +18,8 @@ var FS embed.FS
 const (
 	ControllerImage = "__CONTROLLER_IMAGE__"
 	ProxyImage      = "__PROXY_IMAGE__"
+	// Choices is the controller's --choices value: reference or alternate.
+	Choices = "__CHOICES__"
 )
 
 // Install names: the objects the manifests create, and the names the

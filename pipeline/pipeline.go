@@ -59,6 +59,8 @@ func (j *job) log(format string, args ...any) {
 // cluster up → Gateway API CRDs (experimental channel) → negative control
 // (the semantics suite with no mesh: every mesh spec must fail, every
 // control pass) → reference mesh install → both suites against it →
+// the mesh switched to the alternate choices (the other legal answer
+// wherever the specification leaves a choice) → both suites again →
 // reports → cluster down. The cluster comes down whatever happens,
 // interrupts (ctx) included. It returns a *FailedError when a suite found
 // failures, a harness setup error for bad input, and prints the closing
@@ -93,7 +95,7 @@ func Conformance(ctx context.Context, opts Options) (err error) {
 // run is the job's steps, each handing the cluster to the next.
 func (j *job) run(ctx context.Context) error {
 	out := j.opts.OutDir
-	for _, d := range []string{"suites", "negative-control"} {
+	for _, d := range []string{"suites", "alternate", "negative-control"} {
 		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
 			return err
 		}
@@ -126,16 +128,37 @@ func (j *job) run(ctx context.Context) error {
 	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log}); err != nil {
 		return err
 	}
-	j.log("running both suites against the reference mesh")
-	suiteErr := j.suite(bin, filepath.Join(out, "suites"), ReferenceMeshFlags()).Run(ctx, os.Stdout, j.opts.Log)
-	if err := j.render(filepath.Join(out, "suites")); err != nil {
+	// A failure of the reference mesh does not skip the alternate: both
+	// verdicts are reported.
+	refErr := j.meshRun(ctx, bin, "reference", "suites", ReferenceMeshFlags())
+	var fe *FailedError
+	if refErr != nil && !errors.As(refErr, &fe) {
+		return refErr
+	}
+	j.log("switching the mesh to the alternate choices")
+	if err := mesh.SwitchChoices(ctx, c, "alternate", 0, j.opts.Log); err != nil {
+		return errors.Join(refErr, err)
+	}
+	return errors.Join(refErr, j.meshRun(ctx, bin, "alternate", "alternate", AlternateMeshFlags()))
+}
+
+// meshRun runs both suites against the installed mesh into <out>/<dir>
+// and renders the reports; it fails when the mesh failed a test it claims.
+func (j *job) meshRun(ctx context.Context, bin, name, dir string, flags []string) error {
+	out := filepath.Join(j.opts.OutDir, dir)
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	j.log("running both suites against the %s mesh", name)
+	suiteErr := j.suite(bin, out, flags).Run(ctx, os.Stdout, j.opts.Log)
+	if err := j.render(out); err != nil {
 		return err
 	}
 	if suiteErr != nil {
-		j.log("the reference mesh failed tests it claims: see %s", filepath.Join(out, "suites", "report.html"))
-		return &FailedError{suiteErr}
+		j.log("the %s mesh failed tests it claims: see %s", name, filepath.Join(out, "report.html"))
+		return &FailedError{fmt.Errorf("%s mesh: %w", name, suiteErr)}
 	}
-	j.log("every claimed test passed; reports in %s", filepath.Join(out, "suites"))
+	j.log("the %s mesh passed every test it claims; reports in %s", name, out)
 	return nil
 }
 

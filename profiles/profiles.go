@@ -12,34 +12,56 @@ import "slices"
 // MeshSemanticsName is the name of the GAMMA semantics profile.
 const MeshSemanticsName = "MESH-SEMANTICS"
 
-// Feature names of the semantics suite. Core features are behaviour the GAMMA
-// specification says a mesh MUST (or, for status, SHOULD) have; extended ones
-// are optional in the API (timeouts, TCPRoute, the "core" group alias).
+// Feature names of the semantics suite. A feature's level follows the
+// specification: core features check sentences the specification states as
+// MUST of a field or behaviour with "Support: Core" (a mesh cannot follow the
+// specification without them); every SHOULD or MAY is an extended feature a
+// mesh claims, and so is a MUST inside an Extended field (timeouts, retries,
+// session persistence, parentRef port, XBackendTrafficPolicy). Each spec
+// states its sentence and level (suites/semantics/requirements.go).
 const (
-	ProducerRoute       = "SemanticsProducerRoute"
-	ConsumerRoute       = "SemanticsConsumerRoute"
-	RouteMerging        = "SemanticsRouteMerging"
-	RoutePrecedence     = "SemanticsRoutePrecedence"
-	RouteTypeConflict   = "SemanticsRouteTypeConflict"
-	UnmatchedNotFound   = "SemanticsUnmatchedNotFound"
-	PassThrough         = "SemanticsPassThrough"
-	ParentRefPort       = "SemanticsParentRefPort"
-	ParentStatus        = "SemanticsParentStatus"
-	BackendFailures     = "SemanticsBackendFailures"
-	CrossNamespaceRefs  = "SemanticsCrossNamespaceBackendRef"
+	// Core.
+	ProducerRoute        = "SemanticsProducerRoute"
+	RouteMerging         = "SemanticsRouteMerging"
+	RoutePrecedence      = "SemanticsRoutePrecedence"
+	UnmatchedNotFound    = "SemanticsUnmatchedNotFound"
+	PassThrough          = "SemanticsPassThrough"
+	ParentRefSectionName = "SemanticsParentRefSectionName"
+	ParentRefAllPorts    = "SemanticsParentRefAllPorts"
+	ParentStatus         = "SemanticsParentStatus"
+	BackendFailures      = "SemanticsBackendFailures"
+	CrossNamespaceRefs   = "SemanticsCrossNamespaceBackendRef"
+
+	// Extended: SHOULDs and MAYs of GEP-1294 and the API.
+	ProducerRouteOtherNamespaces = "SemanticsProducerRouteOtherNamespaces"
+	NoRoutePassThrough           = "SemanticsNoRoutePassThrough"
+	ConsumerRoute                = "SemanticsConsumerRoute"
+	RouteTypeConflict            = "SemanticsRouteTypeConflict"
+	TCPRouteConflict             = "SemanticsTCPRouteConflict"
+	HeadlessParent               = "SemanticsHeadlessParentRefRejected"
+	HostnamesIgnored             = "SemanticsHostnamesIgnored"
+	CoreGroupAlias               = "SemanticsParentRefCoreGroup"
+	NoEndpoints503               = "SemanticsBackendNoEndpoints503"
+	// Extended: Support: Extended fields; GRPCRoute (upstream requires it
+	// only in its MESH-GRPC profile).
 	GRPCRoute           = "SemanticsGRPCRoute"
-	CoreGroupAlias      = "SemanticsParentRefCoreGroup"
-	TCPRouteConflict    = "SemanticsTCPRouteConflict"
+	ParentRefPort       = "SemanticsParentRefPort"
+	RewritePath         = "SemanticsRewritePath"
+	RedirectPath        = "SemanticsRedirectPath"
 	RequestTimeout      = "SemanticsRequestTimeout"
 	ConsumerTimeout     = "SemanticsConsumerRouteTimeout"
 	PrecedenceByTimeout = "SemanticsRoutePrecedenceTimeout"
 	// Traffic policy: HTTPRoute retry (experimental), backendRequest
 	// timeouts, and XBackendTrafficPolicy (experimental, GEP-3388).
+	RouteRetry            = "SemanticsRouteRetry"
 	ConsumerRetry         = "SemanticsConsumerRouteRetry"
 	BackendRequestTimeout = "SemanticsBackendRequestTimeout"
+	RetryTimedOutAttempt  = "SemanticsRetryTimedOutAttempt"
 	RetryBudget           = "SemanticsRetryBudget"
 	SessionPersistence    = "SemanticsSessionPersistence"
 	PolicyConflict        = "SemanticsPolicyConflict"
+	PolicyConflictStatus  = "SemanticsPolicyConflictedStatus"
+	PolicyTargetNotFound  = "SemanticsPolicyTargetNotFound"
 )
 
 // Profile is a named set of features.
@@ -53,12 +75,26 @@ type Profile struct {
 var MeshSemantics = Profile{
 	Name: MeshSemanticsName,
 	Core: []string{
-		ProducerRoute, ConsumerRoute, RouteMerging, RoutePrecedence, RouteTypeConflict,
-		UnmatchedNotFound, PassThrough, ParentRefPort, ParentStatus, BackendFailures,
-		CrossNamespaceRefs, GRPCRoute,
+		ProducerRoute, RouteMerging, RoutePrecedence, UnmatchedNotFound, PassThrough,
+		ParentRefSectionName, ParentRefAllPorts, ParentStatus, BackendFailures, CrossNamespaceRefs,
 	},
-	Extended: []string{CoreGroupAlias, TCPRouteConflict, RequestTimeout, ConsumerTimeout, PrecedenceByTimeout,
-		ConsumerRetry, BackendRequestTimeout, RetryBudget, SessionPersistence, PolicyConflict},
+	Extended: []string{
+		ProducerRouteOtherNamespaces, NoRoutePassThrough, ConsumerRoute, RouteTypeConflict, TCPRouteConflict,
+		HeadlessParent, HostnamesIgnored, CoreGroupAlias, NoEndpoints503,
+		GRPCRoute, ParentRefPort, RewritePath, RedirectPath, RequestTimeout, ConsumerTimeout, PrecedenceByTimeout,
+		RouteRetry, ConsumerRetry, BackendRequestTimeout, RetryTimedOutAttempt, RetryBudget, SessionPersistence,
+		PolicyConflict, PolicyConflictStatus, PolicyTargetNotFound,
+	},
+}
+
+// IsCore reports whether name is a core feature of a semantics profile.
+func IsCore(name string) bool {
+	for _, p := range All() {
+		if slices.Contains(p.Core, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // All lists every profile of the semantics suite.

@@ -68,3 +68,28 @@ func TestUpstreamNamesClaimSemanticsFeaturesPerVersion(t *testing.T) {
 		t.Errorf("unknown version: %v", err)
 	}
 }
+
+func TestCoreAndExtendedApart(t *testing.T) {
+	for _, f := range MeshSemantics.Core {
+		if !IsCore(f) {
+			t.Errorf("core feature %s: IsCore false", f)
+		}
+	}
+	for _, f := range MeshSemantics.Extended {
+		if IsCore(f) {
+			t.Errorf("extended feature %s: IsCore true", f)
+		}
+	}
+	// SHOULDs of GEP-1294 and Extended fields are never core.
+	for _, f := range []string{ConsumerRoute, RouteTypeConflict, HeadlessParent, NoEndpoints503, RetryTimedOutAttempt,
+		PolicyConflictStatus, ParentRefPort, CoreGroupAlias, ProducerRouteOtherNamespaces, GRPCRoute} {
+		if IsCore(f) {
+			t.Errorf("%s is core", f)
+		}
+	}
+	for _, f := range []string{ParentRefSectionName, ParentStatus, BackendFailures} {
+		if !IsCore(f) {
+			t.Errorf("%s (a MUST of a Support: Core field) is not core", f)
+		}
+	}
+}

@@ -22,24 +22,30 @@ type Implication struct {
 // HTTPRouteRetryCodes and HTTPRouteRetryConnectionError), so the mapping is
 // per version; a version missing here is refused.
 var upstreamByVersion = map[string][]Implication{
-	"v1.6": {
+	"v1.6": append(common(),
+		Implication{[]string{"HTTPRouteRetry"}, RouteRetry},
+		Implication{[]string{"HTTPRouteRetry", "MeshConsumerRoute"}, ConsumerRetry},
+	),
+	"v1.7": append(common(),
+		Implication{[]string{"HTTPRouteRetryCodes"}, RouteRetry},
+		Implication{[]string{"HTTPRouteRetryCodes", "MeshConsumerRoute"}, ConsumerRetry},
+	),
+}
+
+// common are the implications whose upstream names v1.6 and v1.7 share.
+func common() []Implication {
+	return []Implication{
 		{[]string{"MeshConsumerRoute"}, ConsumerRoute},
+		{[]string{"GRPCRoute"}, GRPCRoute},
 		{[]string{"HTTPRouteParentRefPort"}, ParentRefPort},
+		{[]string{"MeshHTTPRouteRewritePath"}, RewritePath},
+		{[]string{"MeshHTTPRouteRedirectPath"}, RedirectPath},
 		{[]string{"HTTPRouteRequestTimeout"}, RequestTimeout},
 		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, ConsumerTimeout},
 		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, PrecedenceByTimeout},
-		{[]string{"HTTPRouteRetry", "MeshConsumerRoute"}, ConsumerRetry},
-		{[]string{"HTTPRouteBackendTimeout", "HTTPRouteRetryBackendTimeout"}, BackendRequestTimeout},
-	},
-	"v1.7": {
-		{[]string{"MeshConsumerRoute"}, ConsumerRoute},
-		{[]string{"HTTPRouteParentRefPort"}, ParentRefPort},
-		{[]string{"HTTPRouteRequestTimeout"}, RequestTimeout},
-		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, ConsumerTimeout},
-		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, PrecedenceByTimeout},
-		{[]string{"HTTPRouteRetryCodes", "MeshConsumerRoute"}, ConsumerRetry},
-		{[]string{"HTTPRouteBackendTimeout", "HTTPRouteRetryBackendTimeout"}, BackendRequestTimeout},
-	},
+		{[]string{"HTTPRouteBackendTimeout"}, BackendRequestTimeout},
+		{[]string{"HTTPRouteRetryBackendTimeout"}, RetryTimedOutAttempt},
+	}
 }
 
 // MinorVersion is "vX.Y" of a Gateway API version such as "v1.6.3".

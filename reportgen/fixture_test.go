@@ -128,8 +128,8 @@ func fixtureResults() *results.Results {
 		outcome     results.Outcome
 	}{
 		{"Producer routes reach clients in other namespaces", profiles.ProducerRoute, results.Passed},
-		{failedSpec, profiles.ConsumerRoute, results.Failed},
-		{"Route type conflicts a GRPCRoute wins over an HTTPRoute on one port", profiles.RouteTypeConflict, results.Passed},
+		{failedSpec, profiles.RouteMerging, results.Failed},
+		{"Route type conflicts a GRPCRoute wins over an HTTPRoute on one port", profiles.RoutePrecedence, results.Passed},
 		{controlSpec, profiles.PassThrough, results.Passed},
 		{"Request timeouts a producer route's request timeout answers 504", profiles.RequestTimeout, results.Passed},
 		{skippedSpec, profiles.ConsumerTimeout, results.Skipped},

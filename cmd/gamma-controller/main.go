@@ -12,6 +12,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"gamma-conformance/referenceimpl/controller"
+	"gamma-conformance/referenceimpl/routing"
 )
 
 func main() {
@@ -28,11 +29,18 @@ func main() {
 	flag.StringVar(&o.StreamAddr, "stream-addr", fmt.Sprintf(":%d", controller.DefaultStreamPort), "address of the config stream server")
 	flag.StringVar(&o.HealthAddr, "health-addr", ":8081", "address of /healthz and /readyz")
 	flag.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "address of /metrics (0: off)")
+	var choices string
+	flag.StringVar(&choices, "choices", routing.ChoicesReference, fmt.Sprintf("answers to the questions the specification leaves open: %s or %s (see routing.Choices)", routing.ChoicesReference, routing.ChoicesAlternate))
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts)))
 	o.ControllerName = gatewayv1.GatewayController(controllerName)
+	var err error
+	if o.Choices, err = routing.ChoicesByName(choices); err != nil {
+		fmt.Fprintf(os.Stderr, "gamma-controller: --choices: %v\n", err)
+		os.Exit(2)
+	}
 	if o.WebhookConfig != "" && o.ProxyImage == "" {
 		fmt.Fprintln(os.Stderr, "gamma-controller: --proxy-image (or GAMMA_PROXY_IMAGE) is required when injection is on; set it, or --webhook-config= to turn injection off")
 		os.Exit(2)

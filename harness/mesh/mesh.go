@@ -34,6 +34,7 @@ import (
 	"gamma-conformance/harness/images"
 	"gamma-conformance/harness/internal/progress"
 	"gamma-conformance/manifests"
+	"gamma-conformance/referenceimpl/routing"
 )
 
 // Names of the installed objects that Install waits on (the install names
@@ -55,6 +56,9 @@ type Options struct {
 	// Timeout bounds the wait for the mesh to become ready.
 	Timeout time.Duration
 	Log     io.Writer
+	// Choices is the controller's --choices: "reference" (the default) or
+	// "alternate" (see SwitchChoices).
+	Choices string
 }
 
 // Install builds, loads (through c.Loader: get c from the provider's Up or
@@ -63,6 +67,12 @@ type Options struct {
 func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	if o.Timeout == 0 {
 		o.Timeout = 3 * time.Minute
+	}
+	if o.Choices == "" {
+		o.Choices = routing.ChoicesReference
+	}
+	if _, err := routing.ChoicesByName(o.Choices); err != nil {
+		return err
 	}
 	log := progress.New(o.Log)
 	cl, err := newClient(c)
@@ -80,6 +90,7 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	}); err != nil {
 		return err
 	}
+	refs[manifests.Choices] = o.Choices
 	objs, err := renderManifests(refs)
 	if err != nil {
 		return err

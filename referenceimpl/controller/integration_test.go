@@ -23,6 +23,7 @@ import (
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/referenceimpl/meshconfig"
+	"gamma-conformance/referenceimpl/routing"
 )
 
 const testController = gatewayv1.GatewayController("gamma-conformance.dev/test-mesh")
@@ -212,7 +213,7 @@ func TestControllerWritesRouteStatus(t *testing.T) {
 			if err := c.Get(ctx, client.ObjectKey{Name: "test-mesh"}, &m); err != nil {
 				return err
 			}
-			if len(m.Status.SupportedFeatures) != len(SupportedFeatures) {
+			if want := supportedFeatures(routing.Reference); !slices.Equal(m.Status.SupportedFeatures, want) {
 				return fmt.Errorf("supportedFeatures %v", m.Status.SupportedFeatures)
 			}
 			return nil

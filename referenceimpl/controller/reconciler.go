@@ -11,8 +11,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -35,14 +37,20 @@ type meshReconciler struct {
 	// policies: the XBackendTrafficPolicy CRD is installed (experimental
 	// channel); without it the mesh runs with no policies.
 	policies bool
-	pub      *Publisher
+	// grants: ReferenceGrants are read (the choices need them for
+	// cross-namespace backendRefs and the CRD is installed).
+	grants  bool
+	choices routing.Choices
+	pub     *Publisher
 }
 
 func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{meshKey}
 	})
-	b := ctrl.NewControllerManagedBy(mgr).Named("mesh").
+	// One "mesh" controller per manager; a process (the tests) may run the
+	// control plane more than once, which the global name check forbids.
+	b := ctrl.NewControllerManagedBy(mgr).Named("mesh").WithOptions(crcontroller.Options{SkipNameValidation: ptr.To(true)}).
 		Watches(&corev1.Service{}, all).
 		Watches(&discoveryv1.EndpointSlice{}, all)
 	for _, k := range r.kinds {
@@ -51,12 +59,15 @@ func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 	if r.policies {
 		b = b.Watches(&xv1alpha1.XBackendTrafficPolicy{}, all)
 	}
+	if r.grants {
+		b = b.Watches(&gatewayv1.ReferenceGrant{}, all)
+	}
 	return b.Complete(r)
 }
 
 func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	start := time.Now()
-	in := routing.Input{ControllerName: r.controller}
+	in := routing.Input{ControllerName: r.controller, Choices: r.choices}
 	var svcs corev1.ServiceList
 	if err := r.client.List(ctx, &svcs); err != nil {
 		return reconcile.Result{}, err
@@ -78,6 +89,13 @@ func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (re
 			return reconcile.Result{}, err
 		}
 		in.BackendTrafficPolicies = l.Items
+	}
+	if r.grants {
+		var l gatewayv1.ReferenceGrantList
+		if err := r.client.List(ctx, &l); err != nil {
+			return reconcile.Result{}, err
+		}
+		in.ReferenceGrants = l.Items
 	}
 	out := routing.Compile(in)
 	changed := r.pub.Publish(out.Tables)

@@ -28,6 +28,7 @@ import (
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/manifests"
+	"gamma-conformance/referenceimpl/routing"
 )
 
 // Options configure the control plane. Zero values take the defaults the
@@ -47,6 +48,10 @@ type Options struct {
 	// the control plane keeps; empty turns injection off.
 	WebhookConfig string
 	ProxyImage    string
+	// Choices are the routing model's answers to the questions the
+	// specification leaves open (routing.Reference, the zero value, or
+	// routing.Alternate); the XMesh claims follow them.
+	Choices routing.Choices
 
 	WebhookPort int
 	StreamAddr  string
@@ -146,8 +151,13 @@ func Run(ctx context.Context, o Options) error {
 	if !policies {
 		l.Info("XBackendTrafficPolicy CRD not installed (standard channel); running without traffic policies")
 	}
+	grants, err := readsGrants(ctx, mgr.GetRESTMapper(), o.Choices)
+	if err != nil {
+		return err
+	}
 	pub := NewPublisher()
-	rec := &meshReconciler{client: mgr.GetClient(), controller: o.ControllerName, kinds: kinds, policies: policies, pub: pub}
+	rec := &meshReconciler{client: mgr.GetClient(), controller: o.ControllerName, kinds: kinds, policies: policies, grants: grants,
+		choices: o.Choices, pub: pub}
 	if err := rec.setup(mgr); err != nil {
 		return err
 	}
@@ -169,7 +179,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.MeshName != "" {
 		if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: xv1alpha1.GroupName, Kind: "XMesh"}); meta.IsNoMatchError(err) {
 			l.Info("XMesh CRD not installed (standard channel); not keeping an XMesh object")
-		} else if err := mgr.Add(&xmeshKeeper{reader: mgr.GetAPIReader(), client: mgr.GetClient(), name: o.MeshName, controller: o.ControllerName}); err != nil {
+		} else if err := mgr.Add(&xmeshKeeper{reader: mgr.GetAPIReader(), client: mgr.GetClient(), name: o.MeshName, controller: o.ControllerName, choices: o.Choices}); err != nil {
 			return err
 		}
 	}
@@ -186,8 +196,21 @@ func Run(ctx context.Context, o Options) error {
 	}); err != nil {
 		return err
 	}
-	l.Info("starting reference mesh control plane", "controller", o.ControllerName, "routeKinds", len(kinds))
+	l.Info("starting reference mesh control plane", "controller", o.ControllerName, "routeKinds", len(kinds), "alternateChoices", o.Choices != routing.Reference)
 	return mgr.Start(ctx)
+}
+
+// readsGrants says whether the routing model reads ReferenceGrants: the
+// choices need them and the API server serves the kind.
+func readsGrants(ctx context.Context, mapper meta.RESTMapper, c routing.Choices) (bool, error) {
+	if !c.CrossNamespaceBackendsNeedGrant {
+		return false, nil
+	}
+	ok, err := servesKind(mapper, gatewayv1.GroupName, "ReferenceGrant")
+	if err == nil && !ok {
+		log.FromContext(ctx).Info("ReferenceGrant CRD not installed; no cross-namespace backendRef is permitted")
+	}
+	return ok, err
 }
 
 // streamServer serves the config stream over TLS (HTTP/2) until the

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -15,12 +16,17 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 	"sigs.k8s.io/gateway-api/pkg/features"
+
+	"gamma-conformance/profiles"
+	"gamma-conformance/referenceimpl/routing"
 )
 
-// SupportedFeatures are the features the reference mesh claims on its XMesh
-// object, for the upstream suite's feature inference (--mesh-name). Each
-// is proven by the upstream test that needs it.
-var SupportedFeatures = []features.FeatureName{
+// upstreamFeatures are the upstream features both meshes claim on their
+// XMesh object, for the upstream suite's feature inference (--mesh-name).
+// Each is proven by the upstream test that needs it; the traffic policy
+// ones by the semantics specs SemanticsRequestTimeout,
+// SemanticsBackendRequestTimeout and SemanticsConsumerRouteRetry.
+var upstreamFeatures = []features.FeatureName{
 	features.SupportMesh,
 	features.SupportHTTPRoute,
 	features.SupportGRPCRoute,
@@ -38,12 +44,51 @@ var SupportedFeatures = []features.FeatureName{
 	features.SupportHTTPRoute303RedirectStatusCode,
 	features.SupportHTTPRoute307RedirectStatusCode,
 	features.SupportHTTPRoute308RedirectStatusCode,
-	// Traffic policy, proven by the semantics specs SemanticsRequestTimeout,
-	// SemanticsBackendRequestTimeout and SemanticsConsumerRouteRetry.
 	features.SupportHTTPRouteRequestTimeout,
 	features.SupportHTTPRouteBackendTimeout,
 	features.SupportHTTPRouteRetry,
 	features.SupportHTTPRouteRetryBackendTimeout,
+}
+
+// SupportedFeatures are the upstream features a mesh with choices c claims:
+// every one of upstreamFeatures except HTTPRouteRetryBackendTimeout ("retry
+// on backend timeout") when a timed-out attempt is not retried.
+func SupportedFeatures(c routing.Choices) []features.FeatureName {
+	return slices.DeleteFunc(slices.Clone(upstreamFeatures), func(f features.FeatureName) bool {
+		return f == features.SupportHTTPRouteRetryBackendTimeout && c.NoRetryOnBackendTimeout
+	})
+}
+
+// SemanticsFeatures are the semantics features (profiles) a mesh with
+// choices c claims: every one, less the extended features whose specs
+// check an answer these choices do not give (core features are never
+// dropped: their specs accept every allowed answer, so the alternate must
+// pass them too):
+//
+//   - MergeHTTPAndGRPC: RouteTypeConflict (a GRPCRoute beats an HTTPRoute,
+//     which is Conflicted);
+//   - RejectCoreGroupAlias: CoreGroupAlias (group "core" binds like "");
+//   - NoEndpointsStatus other than 503: NoEndpoints503;
+//   - NoRetryOnBackendTimeout: RetryTimedOutAttempt;
+//   - FixedSessionName: SessionPersistence (two rules' sessions share the
+//     one cookie name);
+//   - AcceptPolicyChallengers: PolicyConflictStatus (the newer is
+//     Conflicted; the older still applies, PolicyConflict).
+//
+// CrossNamespaceBackendsNeedGrant drops nothing: the consumer-route specs
+// grant their namespaces access to each other (legal on every mesh), and
+// the spec of a cross-namespace backendRef without a grant accepts both
+// answers.
+func SemanticsFeatures(c routing.Choices) []string {
+	drop := map[string]bool{
+		profiles.RouteTypeConflict:    c.MergeHTTPAndGRPC,
+		profiles.CoreGroupAlias:       c.RejectCoreGroupAlias,
+		profiles.NoEndpoints503:       c.NoEndpointsStatus != 0 && c.NoEndpointsStatus != http.StatusServiceUnavailable,
+		profiles.RetryTimedOutAttempt: c.NoRetryOnBackendTimeout,
+		profiles.SessionPersistence:   c.FixedSessionName != "",
+		profiles.PolicyConflictStatus: c.AcceptPolicyChallengers,
+	}
+	return slices.DeleteFunc(profiles.Features(), func(f string) bool { return drop[f] })
 }
 
 // xmeshKeeper makes sure the XMesh object exists and keeps its status.
@@ -57,6 +102,7 @@ type xmeshKeeper struct {
 	client     client.Client
 	name       string
 	controller gatewayv1.GatewayController
+	choices    routing.Choices
 }
 
 func (k *xmeshKeeper) Start(ctx context.Context) error {
@@ -91,7 +137,7 @@ func (k *xmeshKeeper) ensure(ctx context.Context) error {
 		return fmt.Errorf("XMesh %s belongs to controller %q, not %q; leaving it alone", k.name, m.Spec.ControllerName, k.controller)
 	}
 	want := m.DeepCopy()
-	want.Status.SupportedFeatures = supportedFeatures()
+	want.Status.SupportedFeatures = supportedFeatures(k.choices)
 	meta.SetStatusCondition(&want.Status.Conditions, metav1.Condition{
 		Type: string(xv1alpha1.MeshConditionAccepted), Status: metav1.ConditionTrue,
 		Reason: string(xv1alpha1.MeshReasonAccepted), Message: "reference mesh control plane is running",
@@ -103,9 +149,16 @@ func (k *xmeshKeeper) ensure(ctx context.Context) error {
 	return k.client.Status().Update(ctx, want)
 }
 
-func supportedFeatures() []gatewayv1.SupportedFeature {
+// supportedFeatures is the XMesh status list: the upstream and the
+// semantics features of choices c, sorted by name as the API asks. The
+// XMesh CRD takes any name (FeatureName has no validation) and the upstream
+// suite's inference keeps names it does not know without using them.
+func supportedFeatures(c routing.Choices) []gatewayv1.SupportedFeature {
 	var out []gatewayv1.SupportedFeature
-	for _, f := range SupportedFeatures {
+	for _, f := range SupportedFeatures(c) {
+		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
+	}
+	for _, f := range SemanticsFeatures(c) {
 		out = append(out, gatewayv1.SupportedFeature{Name: gatewayv1.FeatureName(f)})
 	}
 	slices.SortFunc(out, func(a, b gatewayv1.SupportedFeature) int { return strings.Compare(string(a.Name), string(b.Name)) })

@@ -215,6 +215,9 @@ func (r *HTTPRule) validate() error {
 	if r.Redirect == nil && len(r.Backends) == 0 && r.DirectStatus == 0 {
 		return fmt.Errorf("a rule with no redirect and no backends needs a direct status")
 	}
+	if r.NoEndpointsStatus != 0 && (r.NoEndpointsStatus < 500 || r.NoEndpointsStatus > 599) {
+		return fmt.Errorf("no-endpoints status %d is not a 5xx status", r.NoEndpointsStatus)
+	}
 	if r.DirectStatus != 0 && (r.DirectStatus < 200 || r.DirectStatus > 599) {
 		return fmt.Errorf("direct status %d is not an HTTP status", r.DirectStatus)
 	}

@@ -16,6 +16,9 @@ type Retry struct {
 	Attempts int `json:"attempts"`
 	// Backoff is the minimum wait before each retry.
 	Backoff time.Duration `json:"backoff,omitempty"`
+	// NoRetryOnTimeout: an attempt that ran out of its backend request
+	// timeout is not retried; the client gets 504 at once.
+	NoRetryOnTimeout bool `json:"noRetryOnTimeout,omitempty"`
 }
 
 // Retriable says whether a response status is in r.Codes.

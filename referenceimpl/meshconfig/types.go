@@ -158,6 +158,9 @@ type HTTPRule struct {
 	// DirectStatus is the HTTP status answered locally when the rule has no
 	// usable backend (500 when every backendRef is invalid or none exists).
 	DirectStatus int `json:"directStatus,omitempty"`
+	// NoEndpointsStatus is the HTTP status answered when the chosen backend
+	// is valid but has no ready endpoints; zero means 503.
+	NoEndpointsStatus int `json:"noEndpointsStatus,omitempty"`
 
 	Timeouts Timeouts `json:"timeouts,omitempty"`
 	// Retry, when set, retries failed backend requests (see Retry).
@@ -170,7 +173,8 @@ type Timeouts struct {
 	Request time.Duration `json:"request,omitempty"`
 	// BackendRequest bounds each attempt to a backend, from sending the
 	// request to receiving the whole response; an attempt that runs out
-	// is retried like a connection error, and answered 504 if none is left.
+	// is retried like a connection error (unless Retry.NoRetryOnTimeout),
+	// and answered 504 if none is left.
 	BackendRequest time.Duration `json:"backendRequest,omitempty"`
 }
 
@@ -245,7 +249,8 @@ type Backend struct {
 	// connection.
 	Invalid bool `json:"invalid,omitempty"`
 	// Endpoints are ready "ip:port" addresses (target ports resolved).
-	// Empty and valid means "no endpoints": 503 (gRPC: UNAVAILABLE).
+	// Empty and valid means "no endpoints": the rule's NoEndpointsStatus,
+	// 503 by default (gRPC: UNAVAILABLE).
 	Endpoints []string `json:"endpoints,omitempty"`
 
 	RequestHeaders  *HeaderModifier `json:"requestHeaders,omitempty"`

@@ -188,6 +188,8 @@ func TestHTTPLocalAnswers(t *testing.T) {
 	h := newHarness(t, "")
 	invalid := rule("invalid", meshconfig.Backend{Name: "missing", Weight: 1, Invalid: true})
 	none := rule("none", backend("empty", 1))
+	none500 := rule("none500", backend("empty", 1))
+	none500.NoEndpointsStatus = 500
 	direct := rule("direct")
 	direct.DirectStatus = 500
 	slow := rule("slow", backend("v1", 1, endpoint(v1)))
@@ -196,12 +198,13 @@ func TestHTTPLocalAnswers(t *testing.T) {
 	slowAttempt.Timeouts = meshconfig.Timeouts{Request: time.Minute, BackendRequest: 100 * time.Millisecond}
 	down := rule("down", backend("down", 1, closedAddr(t)))
 	h.apply(&meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
-		Rules:   []meshconfig.HTTPRule{invalid, none, direct, slow, slowAttempt, down},
-		Matches: []meshconfig.HTTPMatch{prefix(0, "/invalid"), prefix(1, "/none"), prefix(2, "/direct"), prefix(3, "/slow"), prefix(4, "/attempt"), prefix(5, "/down")},
+		Rules: []meshconfig.HTTPRule{invalid, none, direct, slow, slowAttempt, down, none500},
+		Matches: []meshconfig.HTTPMatch{prefix(0, "/invalid"), prefix(1, "/none"), prefix(2, "/direct"), prefix(3, "/slow"), prefix(4, "/attempt"),
+			prefix(5, "/down"), prefix(6, "/empty500")},
 	})}})
 	c := h.client(false)
 	for path, want := range map[string]int{"/invalid": 500, "/none": 503, "/direct": 500, "/slow?sleep=5s": 504,
-		"/slow?sleep=1ms": 200, "/attempt?sleep=5s": 504, "/down": 503, "/unmatched": 404} {
+		"/slow?sleep=1ms": 200, "/attempt?sleep=5s": 504, "/down": 503, "/unmatched": 404, "/empty500": 500} {
 		if r := get(t, c, "http://"+vip+path); r.code != want {
 			t.Errorf("%s: got %d, want %d", path, r.code, want)
 		}

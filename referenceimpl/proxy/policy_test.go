@@ -120,14 +120,20 @@ func TestRetryReplaysBody(t *testing.T) {
 	}
 }
 
+// slowFirst is a backend whose first request takes 5 s and whose others
+// are answered at once.
+func slowFirst(t *testing.T) *counting {
+	return countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
+		if n == 1 {
+			return 200, 5 * time.Second
+		}
+		return 200, 0
+	})
+}
+
 func TestTimeoutsWithRetries(t *testing.T) {
 	t.Run("an attempt that runs out of its backend timeout is retried", func(t *testing.T) {
-		be := countingServer(t, "be", func(n int64, _ *http.Request) (int, time.Duration) {
-			if n == 1 {
-				return 200, 5 * time.Second
-			}
-			return 200, 0
-		})
+		be := slowFirst(t)
 		r := retrying(backend("be", 1, be.endpoint()), 1)
 		r.Timeouts = meshconfig.Timeouts{Request: 4 * time.Second, BackendRequest: 100 * time.Millisecond}
 		if got := get(t, policyHarness(t, r), "http://"+vip+"/"); got.code != 200 || be.n.Load() != 2 {
@@ -141,6 +147,15 @@ func TestTimeoutsWithRetries(t *testing.T) {
 		got := get(t, policyHarness(t, r), "http://"+vip+"/")
 		if got.code != 504 || be.n.Load() >= 50 {
 			t.Fatalf("status %d after %d backend requests, want 504 well before 50 attempts", got.code, be.n.Load())
+		}
+	})
+	t.Run("with NoRetryOnTimeout a timed-out attempt is not retried", func(t *testing.T) {
+		be := slowFirst(t)
+		r := retrying(backend("be", 1, be.endpoint()), 1)
+		r.Retry.NoRetryOnTimeout = true
+		r.Timeouts = meshconfig.Timeouts{Request: 4 * time.Second, BackendRequest: 100 * time.Millisecond}
+		if got := get(t, policyHarness(t, r), "http://"+vip+"/"); got.code != 504 || be.n.Load() != 1 {
+			t.Fatalf("status %d after %d backend requests, want 504 after 1", got.code, be.n.Load())
 		}
 	})
 	t.Run("without retries a backend timeout is a 504", func(t *testing.T) {

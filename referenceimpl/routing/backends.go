@@ -26,11 +26,18 @@ type world struct {
 	slices   map[nsName][]*discoveryv1.EndpointSlice
 	// policies are the XBackendTrafficPolicies in force, per Service.
 	policies map[nsName]servicePolicy
+	choices  *Choices
+	// grants are the ReferenceGrants, per namespace.
+	grants map[string][]*gatewayv1.ReferenceGrant
 }
 
 func newWorld(in *Input) *world {
 	w := &world{services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
-		policies: map[nsName]servicePolicy{}}
+		policies: map[nsName]servicePolicy{}, choices: &in.Choices, grants: map[string][]*gatewayv1.ReferenceGrant{}}
+	for i := range in.ReferenceGrants {
+		g := &in.ReferenceGrants[i]
+		w.grants[g.Namespace] = append(w.grants[g.Namespace], g)
+	}
 	for i := range in.Services {
 		s := &in.Services[i]
 		w.services[nsName{s.Namespace, s.Name}] = s
@@ -47,10 +54,12 @@ func newWorld(in *Input) *world {
 	return w
 }
 
-// backend resolves one backendRef of a route in routeNS. A backend whose
-// weight is 0 is checked (for status) but not returned (keep is false). In
-// a mesh a cross-namespace backendRef needs no ReferenceGrant (GEP-1294).
-func (w *world) backend(routeNS string, ref gatewayv1.BackendObjectReference, weight *int32) (b meshconfig.Backend, keep bool, problem *refProblem) {
+// backend resolves one backendRef of route cr. A backend whose weight is 0
+// is checked (for status) but not returned (keep is false). In a mesh a
+// cross-namespace backendRef needs no ReferenceGrant (GEP-1294) unless
+// Choices.CrossNamespaceBackendsNeedGrant.
+func (w *world) backend(cr *compiledRoute, ref gatewayv1.BackendObjectReference, weight *int32) (b meshconfig.Backend, keep bool, problem *refProblem) {
+	routeNS := cr.key.Namespace
 	wt := int32(1)
 	if weight != nil {
 		wt = *weight
@@ -73,9 +82,14 @@ func (w *world) backend(routeNS string, ref gatewayv1.BackendObjectReference, we
 	if ref.Kind != nil {
 		kind = string(*ref.Kind)
 	}
-	if (group != "" && group != "core") || kind != "Service" {
+	if !w.choices.coreGroup(group) || kind != "Service" {
 		return b, keep, &refProblem{gatewayv1.RouteReasonInvalidKind,
 			fmt.Sprintf("backendRef %s/%s has group %q kind %q; this mesh supports only core Services", ns, ref.Name, group, kind)}
+	}
+	if ns != routeNS && w.choices.CrossNamespaceBackendsNeedGrant && !cr.hasParentService(ns, string(ref.Name)) &&
+		!w.granted(cr.key.Kind, routeNS, ns, string(ref.Name)) {
+		return b, keep, &refProblem{gatewayv1.RouteReasonRefNotPermitted,
+			fmt.Sprintf("backendRef to Service %s/%s from namespace %s needs a ReferenceGrant in %s", ns, ref.Name, routeNS, ns)}
 	}
 	svc := w.services[nsName{ns, string(ref.Name)}]
 	if svc == nil {
@@ -151,4 +165,22 @@ func (w *world) endpoints(svc nsName, portName string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// granted says whether a ReferenceGrant in namespace ns lets routes of
+// routeKind in routeNS refer to the Service ns/name. ReferenceGrantFrom
+// and ReferenceGrantTo: an empty "to" name allows every Service.
+func (w *world) granted(routeKind, routeNS, ns, name string) bool {
+	for _, g := range w.grants[ns] {
+		from := slices.ContainsFunc(g.Spec.From, func(f gatewayv1.ReferenceGrantFrom) bool {
+			return f.Group == gatewayv1.GroupName && string(f.Kind) == routeKind && string(f.Namespace) == routeNS
+		})
+		to := slices.ContainsFunc(g.Spec.To, func(t gatewayv1.ReferenceGrantTo) bool {
+			return w.choices.coreGroup(string(t.Group)) && t.Kind == "Service" && (t.Name == nil || string(*t.Name) == name)
+		})
+		if from && to {
+			return true
+		}
+	}
+	return false
 }

@@ -29,7 +29,7 @@ func Compile(in Input) Output {
 	slices.SortFunc(keys, tableKey.compare)
 	out := Output{Tables: make([]meshconfig.Table, 0, len(keys)), PolicyStatuses: policyStatuses}
 	for _, k := range keys {
-		out.Tables = append(out.Tables, tables[k].build())
+		out.Tables = append(out.Tables, tables[k].build(&in.Choices))
 	}
 	for _, r := range routes {
 		if st, ok := r.status(in.ControllerName); ok {
@@ -90,7 +90,7 @@ type tableBuild struct {
 func (r *compiledRoute) bind(w *world, tables map[tableKey]*tableBuild) {
 	seen := map[string]bool{}
 	for _, ref := range r.parentRefs {
-		if !isServiceParent(ref) {
+		if !isServiceParent(ref, w.choices) {
 			continue
 		}
 		k := parentKey(r.key.Namespace, ref)
@@ -98,7 +98,10 @@ func (r *compiledRoute) bind(w *world, tables map[tableKey]*tableBuild) {
 			continue
 		}
 		seen[k] = true
-		bp := bindParent(r.key.Kind, r.key.Namespace, ref, w.services)
+		bp := bindParent(r.key.Kind, r.key.Namespace, ref, w.services, w.choices)
+		if bp.noService && w.choices.OmitUnboundParentStatus {
+			continue
+		}
 		r.parents = append(r.parents, bp)
 		if bp.noMatch != "" || !r.usable() {
 			continue
@@ -126,16 +129,16 @@ func (r *compiledRoute) bind(w *world, tables map[tableKey]*tableBuild) {
 // "If multiple routes with different types both bind to the same Service
 // and Port pair, only a single route type should be applied", in the order
 // GRPCRoute > HTTPRoute > TLSRoute > TCPRoute; the others are Conflicted.
-func (tb *tableBuild) build() meshconfig.Table {
-	winner := ""
+// With Choices.MergeHTTPAndGRPC, HTTPRoutes and GRPCRoutes share a rank and
+// are applied together.
+func (tb *tableBuild) build(c *Choices) meshconfig.Table {
+	best := 0
 	for _, r := range tb.members {
-		if winner == "" || typeRank(r.key.Kind) > typeRank(winner) {
-			winner = r.key.Kind
-		}
+		best = max(best, typeRank(r.key.Kind, c.MergeHTTPAndGRPC))
 	}
 	var applied []*compiledRoute
 	for _, r := range tb.members {
-		if r.key.Kind == winner {
+		if typeRank(r.key.Kind, c.MergeHTTPAndGRPC) == best {
 			applied = append(applied, r)
 		}
 	}
@@ -145,12 +148,18 @@ func (tb *tableBuild) build() meshconfig.Table {
 		}
 		return 1
 	})
+	winner := applied[0].key.Kind
+	for _, r := range applied {
+		if r.key.Kind == KindGRPCRoute {
+			winner = KindGRPCRoute // the kind named in conflict messages
+		}
+	}
 	for _, r := range tb.members {
-		if r.key.Kind != winner {
+		if typeRank(r.key.Kind, c.MergeHTTPAndGRPC) != best {
 			tb.conflict(r, fmt.Sprintf("port %d: a %s on the same port takes precedence (GRPCRoute > HTTPRoute > TLSRoute > TCPRoute)", tb.key.port, winner))
 		}
 	}
-	if winner == KindTCPRoute {
+	if winner == KindTCPRoute && !c.MergeTCPRoutes {
 		// Nothing in a TCP connection tells TCPRoutes apart: the oldest wins.
 		for _, r := range applied[1:] {
 			tb.conflict(r, fmt.Sprintf("port %d: the older %s already routes it", tb.key.port, applied[0].key))
@@ -166,7 +175,7 @@ func (tb *tableBuild) build() meshconfig.Table {
 	switch winner {
 	case KindHTTPRoute, KindGRPCRoute:
 		t.Protocol = meshconfig.ProtocolHTTP
-		if winner == KindGRPCRoute {
+		if !slices.ContainsFunc(applied, isKind(KindHTTPRoute)) {
 			t.Protocol = meshconfig.ProtocolGRPC
 		}
 		t.HTTP = buildHTTPTable(applied)
@@ -180,10 +189,19 @@ func (tb *tableBuild) build() meshconfig.Table {
 		}
 		t.TLS = sortTLSRules(rules, age)
 	default:
+		// Merged TCPRoutes (Choices.MergeTCPRoutes) share one weighted set.
 		t.Protocol = meshconfig.ProtocolTCP
-		t.TCP = &applied[0].tcp
+		var bs meshconfig.Backends
+		for _, r := range applied {
+			bs = append(bs, r.tcp...)
+		}
+		t.TCP = &bs
 	}
 	return t
+}
+
+func isKind(kind string) func(*compiledRoute) bool {
+	return func(r *compiledRoute) bool { return r.key.Kind == kind }
 }
 
 func (tb *tableBuild) conflict(r *compiledRoute, msg string) {
@@ -209,6 +227,7 @@ func (tb *tableBuild) conflict(r *compiledRoute, msg string) {
 // and rule order in which the entries were appended.
 func buildHTTPTable(applied []*compiledRoute) *meshconfig.HTTPTable {
 	t := &meshconfig.HTTPTable{}
+	mixed := slices.ContainsFunc(applied, isKind(KindGRPCRoute)) && slices.ContainsFunc(applied, isKind(KindHTTPRoute))
 	var entries []keyedMatch
 	for _, r := range applied {
 		for _, hr := range r.http {
@@ -216,6 +235,9 @@ func buildHTTPTable(applied []*compiledRoute) *meshconfig.HTTPTable {
 			t.Rules = append(t.Rules, hr.rule)
 			for _, km := range hr.matches {
 				km.match.Rule = idx
+				if mixed {
+					km = grpcFirst(km, r.key.Kind == KindGRPCRoute)
+				}
 				entries = append(entries, km)
 			}
 		}
@@ -228,4 +250,22 @@ func buildHTTPTable(applied []*compiledRoute) *meshconfig.HTTPTable {
 		t.Matches[i] = e.match
 	}
 	return t
+}
+
+// grpcContentType matches the content types of gRPC requests
+// ("application/grpc", "application/grpc+proto", ...).
+const grpcContentType = `application/grpc([+;].*)?`
+
+// grpcFirst adapts a match of a table where HTTPRoutes and GRPCRoutes merge
+// (Choices.MergeHTTPAndGRPC): a GRPCRoute match also needs a gRPC content
+// type and ranks before every HTTPRoute match, so gRPC requests reach the
+// GRPCRoute rules first and other requests only the HTTPRoute rules.
+func grpcFirst(km keyedMatch, grpc bool) keyedMatch {
+	rank := 0
+	if grpc {
+		rank = 1
+		km.match.Headers = slices.Concat([]meshconfig.NameMatch{{Name: "Content-Type", Type: meshconfig.MatchRegex, Value: grpcContentType}}, km.match.Headers)
+	}
+	km.key = slices.Concat([]int{rank}, km.key)
+	return km
 }

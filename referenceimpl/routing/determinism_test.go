@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"gamma-conformance/referenceimpl/meshconfig"
 )
 
@@ -38,6 +41,21 @@ func TestDeterministicInAnyOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 50; i++ {
 		checkCompile(t, r, generate(r, genParams{namespaces: 4, services: 6, routes: 12, chaos: i%2 == 0, policies: true}))
+	}
+}
+
+func TestDeterministicInAnyOrderAlternate(t *testing.T) {
+	// The same property with the Alternate choices (merged HTTP and gRPC
+	// tables, merged TCPRoutes, ReferenceGrants).
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 50; i++ {
+		in := generate(r, genParams{namespaces: 4, services: 6, routes: 12, chaos: i%2 == 0, policies: true})
+		in.Choices = Alternate
+		in.ReferenceGrants = []gatewayv1.ReferenceGrant{{ObjectMeta: metav1.ObjectMeta{Namespace: in.Services[0].Namespace, Name: "grant"},
+			Spec: gatewayv1.ReferenceGrantSpec{
+				From: []gatewayv1.ReferenceGrantFrom{{Group: gatewayv1.GroupName, Kind: KindHTTPRoute, Namespace: gatewayv1.Namespace(in.Services[len(in.Services)-1].Namespace)}},
+				To:   []gatewayv1.ReferenceGrantTo{{Kind: "Service"}}}}}
+		checkCompile(t, r, in)
 	}
 }
 

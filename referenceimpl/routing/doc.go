@@ -6,8 +6,13 @@
 //
 // It does no I/O and holds no client. The rules it implements, and the
 // sentence of the Gateway API or GEP each one comes from, are listed in the
-// tests. The choices the specification leaves open are made here and
-// documented on the exported identifiers:
+// tests. The choices the specification leaves open are the fields of
+// Choices (Input.Choices), each documented with the sentence that allows
+// both answers. The zero value, Reference, is the reference mesh's answers
+// below; Alternate takes the other legal answer wherever there is one (no
+// status entry for an unbound parent, HTTPRoutes and GRPCRoutes merged,
+// 500 for no endpoints, ReferenceGrants for cross-namespace backends, ...).
+// The reference answers:
 //
 //   - A parentRef to a Service that does not exist, is headless or is of type
 //     ExternalName gets Accepted=False with reason NoMatchingParent (the API

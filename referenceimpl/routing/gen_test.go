@@ -211,6 +211,7 @@ func shuffled(r *rand.Rand, in Input) Input {
 	out.TCPRoutes = shuffle(r, in.TCPRoutes)
 	out.TLSRoutes = shuffle(r, in.TLSRoutes)
 	out.BackendTrafficPolicies = shuffle(r, in.BackendTrafficPolicies)
+	out.ReferenceGrants = shuffle(r, in.ReferenceGrants)
 	return out
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 func compileGRPCRoute(w *world, rt *gatewayv1.GRPCRoute) *compiledRoute {
-	cr := newCompiledRoute(KindGRPCRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
+	cr := newCompiledRoute(w, KindGRPCRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
 	compileRules(w, cr, rt.Spec.Rules, compileGRPCRule)
 	return cr
 }
@@ -42,7 +42,7 @@ func compileGRPCRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.GRP
 		keyed = append(keyed, km)
 	}
 	for _, ref := range rule.BackendRefs {
-		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
+		b, keep, problem := w.backend(cr, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
 		for _, f := range ref.Filters {
 			if err := applyBackendFilter(&b, asHTTPFilter(f)); err != nil {
@@ -53,6 +53,7 @@ func compileGRPCRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.GRP
 			out.Backends = append(out.Backends, b)
 		}
 	}
+	out.NoEndpointsStatus = w.choices.NoEndpointsStatus
 	if len(out.Backends) == 0 {
 		// Answered as UNAVAILABLE by the proxy for gRPC requests: "If
 		// *all* entries in BackendRefs are invalid ... *all* traffic which

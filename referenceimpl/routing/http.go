@@ -15,7 +15,8 @@ import (
 // regular expression (implementation-specific; ranked here like Contour),
 // then path prefixes, longest first.
 const (
-	rankPrefix = iota
+	rankRegexLast = iota - 1 // Choices.RegexAfterPrefixes
+	rankPrefix
 	rankRegex
 	rankExact
 )
@@ -33,7 +34,7 @@ func unsupported(format string, args ...any) *errRule {
 }
 
 func compileHTTPRoute(w *world, rt *gatewayv1.HTTPRoute) *compiledRoute {
-	cr := newCompiledRoute(KindHTTPRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
+	cr := newCompiledRoute(w, KindHTTPRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
 	compileRules(w, cr, rt.Spec.Rules, compileHTTPRule)
 	return cr
 }
@@ -65,7 +66,7 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 	}
 	var keyed []keyedMatch
 	for mi := range matches {
-		km, err := compileHTTPMatch(&matches[mi])
+		km, err := compileHTTPMatch(&matches[mi], w.choices)
 		if err != nil {
 			return httpRule{}, err
 		}
@@ -82,7 +83,7 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 		out.Timeouts = t
 	}
 	if rule.Retry != nil {
-		r, err := compileRetry(rule.Retry)
+		r, err := compileRetry(rule.Retry, w.choices)
 		if err != nil {
 			return httpRule{}, err
 		}
@@ -93,7 +94,7 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 		return httpRule{}, err
 	}
 	for _, ref := range rule.BackendRefs {
-		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
+		b, keep, problem := w.backend(cr, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
 		if session != nil && !b.Invalid {
 			b.Session = session
@@ -107,6 +108,7 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 			out.Backends = append(out.Backends, b)
 		}
 	}
+	out.NoEndpointsStatus = w.choices.NoEndpointsStatus
 	if out.Redirect == nil && len(out.Backends) == 0 {
 		// "If *all* entries in BackendRefs are invalid, and there are also
 		// no filters specified in this route rule, *all* traffic which
@@ -265,7 +267,7 @@ func rewrite(f *gatewayv1.HTTPURLRewriteFilter) (*meshconfig.Rewrite, *errRule) 
 	return r, err
 }
 
-func compileHTTPMatch(m *gatewayv1.HTTPRouteMatch) (keyedMatch, *errRule) {
+func compileHTTPMatch(m *gatewayv1.HTTPRouteMatch, c *Choices) (keyedMatch, *errRule) {
 	out := meshconfig.HTTPMatch{Path: meshconfig.StringMatch{Type: meshconfig.MatchPathPrefix, Value: "/"}}
 	rank := rankPrefix
 	if m.Path != nil {
@@ -279,6 +281,9 @@ func compileHTTPMatch(m *gatewayv1.HTTPRouteMatch) (keyedMatch, *errRule) {
 			case gatewayv1.PathMatchPathPrefix:
 			case gatewayv1.PathMatchRegularExpression:
 				out.Path.Type, rank = meshconfig.MatchRegex, rankRegex
+				if c.RegexAfterPrefixes {
+					rank = rankRegexLast
+				}
 			default:
 				return keyedMatch{}, unsupported("path match type %q is not supported", *m.Path.Type)
 			}

@@ -14,6 +14,9 @@ import (
 type Input struct {
 	// ControllerName is written into every RouteParentStatus.
 	ControllerName gatewayv1.GatewayController
+	// Choices are the answers to the questions the specification leaves
+	// open; the zero value is Reference.
+	Choices Choices
 
 	Services       []corev1.Service
 	EndpointSlices []discoveryv1.EndpointSlice
@@ -26,6 +29,9 @@ type Input struct {
 	// BackendTrafficPolicies are the XBackendTrafficPolicies (retry budget,
 	// session persistence) of the Services.
 	BackendTrafficPolicies []gatewayxv1a1.XBackendTrafficPolicy
+
+	// ReferenceGrants are read only when Choices.CrossNamespaceBackendsNeedGrant.
+	ReferenceGrants []gatewayv1.ReferenceGrant
 }
 
 // Output is what the mesh must do.

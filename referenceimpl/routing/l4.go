@@ -11,7 +11,7 @@ import (
 )
 
 func compileTCPRoute(w *world, rt *gatewayv1.TCPRoute) *compiledRoute {
-	cr := newCompiledRoute(KindTCPRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
+	cr := newCompiledRoute(w, KindTCPRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
 	for _, rule := range rt.Spec.Rules {
 		cr.tcp = append(cr.tcp, l4Backends(w, cr, rule.BackendRefs)...)
 	}
@@ -20,7 +20,7 @@ func compileTCPRoute(w *world, rt *gatewayv1.TCPRoute) *compiledRoute {
 }
 
 func compileTLSRoute(w *world, rt *gatewayv1.TLSRoute) *compiledRoute {
-	cr := newCompiledRoute(KindTLSRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
+	cr := newCompiledRoute(w, KindTLSRoute, rt.ObjectMeta, rt.Spec.ParentRefs, len(rt.Spec.Rules))
 	var hosts []string
 	for _, h := range rt.Spec.Hostnames {
 		hosts = append(hosts, strings.ToLower(string(h)))
@@ -38,7 +38,7 @@ func compileTLSRoute(w *world, rt *gatewayv1.TLSRoute) *compiledRoute {
 func l4Backends(w *world, cr *compiledRoute, refs []gatewayv1.BackendRef) meshconfig.Backends {
 	var out meshconfig.Backends
 	for _, ref := range refs {
-		b, keep, problem := w.backend(cr.key.Namespace, ref.BackendObjectReference, ref.Weight)
+		b, keep, problem := w.backend(cr, ref.BackendObjectReference, ref.Weight)
 		cr.refProblem(problem)
 		// Retry budgets and sessions act on HTTP requests only.
 		b.RetryBudget, b.Session = nil, nil

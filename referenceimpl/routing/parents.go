@@ -8,17 +8,12 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// isCoreGroup accepts the core API group as "" (what the API asks for) and
-// as "core" (what the mesh docs and Linkerd write).
-func isCoreGroup(g *gatewayv1.Group) bool {
-	return g != nil && (*g == "" || *g == "core")
-}
-
-// isServiceParent says whether a parentRef is ours: the core group and kind
-// Service. ParentReference defaults group and kind to a Gateway, so both
-// must be set.
-func isServiceParent(ref gatewayv1.ParentReference) bool {
-	return isCoreGroup(ref.Group) && ref.Kind != nil && *ref.Kind == "Service"
+// isServiceParent says whether a parentRef is ours: the core group ("", and
+// "core" unless Choices.RejectCoreGroupAlias: what the mesh docs and
+// Linkerd write) and kind Service. ParentReference defaults group and kind
+// to a Gateway, so both must be set.
+func isServiceParent(ref gatewayv1.ParentReference, c *Choices) bool {
+	return ref.Group != nil && c.coreGroup(string(*ref.Group)) && ref.Kind != nil && *ref.Kind == "Service"
 }
 
 // parentKey identifies a parentRef for de-duplication and status keying.
@@ -47,6 +42,9 @@ type boundParent struct {
 	// noMatch is set, with the reason in the message, when the ref matches
 	// no usable Service port.
 	noMatch string
+	// noService is set with noMatch when the Service is missing, headless
+	// or of type ExternalName (rather than lacking a fitting port).
+	noService bool
 }
 
 // serviceVIPs returns a Service's ClusterIPs, or nil when it has none a
@@ -70,19 +68,18 @@ func serviceVIPs(svc *corev1.Service) []string {
 
 // bindParent resolves one Service parentRef of a route of routeKind in
 // routeNS.
-func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, services map[nsName]*corev1.Service) boundParent {
+func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, services map[nsName]*corev1.Service, c *Choices) boundParent {
 	b := boundParent{ref: ref}
 	ns := routeNS
 	if ref.Namespace != nil {
 		ns = string(*ref.Namespace)
 	}
 	svc := services[nsName{ns, string(ref.Name)}]
-	if svc == nil {
+	b.noService = true
+	switch {
+	case svc == nil:
 		b.noMatch = fmt.Sprintf("Service %s/%s not found", ns, ref.Name)
 		return b
-	}
-	b.svc = svc
-	switch {
 	case svc.Spec.Type == corev1.ServiceTypeExternalName:
 		b.noMatch = fmt.Sprintf("Service %s/%s is of type ExternalName; GAMMA parents must have a ClusterIP", ns, ref.Name)
 		return b
@@ -90,6 +87,7 @@ func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, servic
 		b.noMatch = fmt.Sprintf("Service %s/%s is headless; GAMMA parents must have a ClusterIP", ns, ref.Name)
 		return b
 	}
+	b.svc, b.noService = svc, false
 	explicit := ref.Port != nil || ref.SectionName != nil
 	var selected, wrongProtocol []string
 	for _, p := range svc.Spec.Ports {
@@ -103,8 +101,8 @@ func bindParent(routeKind, routeNS string, ref gatewayv1.ParentReference, servic
 			continue
 		}
 		selected = append(selected, fmt.Sprintf("%s/%d", p.Name, p.Port))
-		if !attachable(routeKind, p, explicit) {
-			kind, _ := protocolOf(p)
+		if !attachable(routeKind, p, explicit, c) {
+			kind, _ := c.portProtocol(p)
 			wrongProtocol = append(wrongProtocol, fmt.Sprintf("port %d (%s) speaks %s", p.Port, p.Name, kind))
 			continue
 		}

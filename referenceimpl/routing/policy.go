@@ -81,13 +81,16 @@ func resolvePolicies(w *world, in *Input) []PolicyStatus {
 			k := nsName{p.Namespace, string(tr.Name)}
 			svc := w.services[k]
 			switch {
-			case (tr.Group != "" && tr.Group != "core") || tr.Kind != "Service":
+			case !w.choices.coreGroup(string(tr.Group)) || tr.Kind != "Service":
 				t.reason, t.msg = gatewayv1.PolicyReasonTargetNotFound,
 					fmt.Sprintf("target %s/%s %s is not a core Service; this mesh supports only Services", tr.Group, tr.Kind, tr.Name)
 			case svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName:
 				t.reason, t.msg = gatewayv1.PolicyReasonTargetNotFound, fmt.Sprintf("Service %s/%s not found", p.Namespace, tr.Name)
 			case invalid != "":
 				t.reason, t.msg = gatewayv1.PolicyReasonInvalid, invalid
+			case owner[k] != "" && w.choices.AcceptPolicyChallengers:
+				t.reason, t.msg = gatewayv1.PolicyReasonAccepted,
+					fmt.Sprintf("not in effect: the older XBackendTrafficPolicy %s is established on Service %s (GEP-713 merge strategy None)", owner[k], tr.Name)
 			case owner[k] != "":
 				t.reason, t.msg = gatewayv1.PolicyReasonConflicted,
 					fmt.Sprintf("the older XBackendTrafficPolicy %s already targets Service %s", owner[k], tr.Name)
@@ -99,9 +102,9 @@ func resolvePolicies(w *world, in *Input) []PolicyStatus {
 					b.Service = meshconfig.ServiceKey{Namespace: p.Namespace, Name: string(tr.Name)}
 					pol.budget = &b
 				}
-				if pol.session != nil && pol.session.Name == "" {
+				if pol.session != nil {
 					s := *pol.session
-					s.Name = defaultSessionName("service/" + k.namespace + "/" + k.name)
+					s.Name = w.choices.sessionName(s.Name, "service/"+k.namespace+"/"+k.name)
 					pol.session = &s
 				}
 				w.policies[k] = pol
@@ -232,6 +235,19 @@ func isToken(s string) bool {
 	return s != "" && len(s) <= 128
 }
 
+// sessionName is the cookie or header name of a session configured at
+// where with sessionName given (maybe empty): Choices.FixedSessionName,
+// else given, else a generated one.
+func (c *Choices) sessionName(given, where string) string {
+	switch {
+	case c.FixedSessionName != "":
+		return c.FixedSessionName
+	case given != "":
+		return given
+	}
+	return defaultSessionName(where)
+}
+
 // defaultSessionName is the cookie or header name of a session with no
 // sessionName ("implementation-specific"): "gamma-session-" and a hash of
 // where it was configured, so distinct configurations do not share a name.
@@ -245,9 +261,10 @@ func ptrTo[T any](v T) *T { return &v }
 
 // compileRetry translates a rule's retry stanza. HTTPRouteRetry leaves the
 // defaults to the implementation: one attempt, no status codes (connection
-// errors only) and a 25 ms backoff.
-func compileRetry(r *gatewayv1.HTTPRouteRetry) (*meshconfig.Retry, *errRule) {
-	out := &meshconfig.Retry{Attempts: 1, Backoff: 25 * time.Millisecond}
+// errors only) and a 25 ms backoff, unless c says otherwise.
+func compileRetry(r *gatewayv1.HTTPRouteRetry, c *Choices) (*meshconfig.Retry, *errRule) {
+	attempts, backoff := c.retryDefaults()
+	out := &meshconfig.Retry{Attempts: attempts, Backoff: backoff, NoRetryOnTimeout: c.NoRetryOnBackendTimeout}
 	if r.Attempts != nil {
 		if *r.Attempts < 1 {
 			return nil, unsupported("retry.attempts %d must be at least 1", *r.Attempts)
@@ -281,8 +298,6 @@ func ruleSession(cr *compiledRoute, index int, in *gatewayv1.SessionPersistence)
 	if msg != "" {
 		return nil, unsupported("%s", msg)
 	}
-	if s.Name == "" {
-		s.Name = defaultSessionName(fmt.Sprintf("rule/%s/%d", cr.key, index))
-	}
+	s.Name = cr.choices.sessionName(s.Name, fmt.Sprintf("rule/%s/%d", cr.key, index))
 	return s, nil
 }

@@ -61,16 +61,32 @@ var namePrefixes = map[string]portKind{
 // https 443 is TLS; tcp 9090 is TCP. echo-v1/echo-v2's grpc 7070 has no
 // appProtocol and is HTTP by its name.
 func protocolOf(p corev1.ServicePort) (kind portKind, hinted bool) {
-	if p.AppProtocol != nil {
-		if k, ok := appProtocols[strings.ToLower(*p.AppProtocol)]; ok {
-			return k, true
-		}
+	if k, ok := appProtocolOf(p); ok {
+		return k, true
 	}
 	token, _, _ := strings.Cut(strings.ToLower(p.Name), "-")
 	if k, ok := namePrefixes[token]; ok {
 		return k, true
 	}
 	return kindTCP, false
+}
+
+// appProtocolOf returns the kind a port's appProtocol names, if it names one.
+func appProtocolOf(p corev1.ServicePort) (portKind, bool) {
+	if p.AppProtocol == nil {
+		return kindTCP, false
+	}
+	k, ok := appProtocols[strings.ToLower(*p.AppProtocol)]
+	return k, ok
+}
+
+// portProtocol is protocolOf, or with Choices.IgnorePortNames the
+// appProtocol alone.
+func (c *Choices) portProtocol(p corev1.ServicePort) (kind portKind, hinted bool) {
+	if c.IgnorePortNames {
+		return appProtocolOf(p)
+	}
+	return protocolOf(p)
 }
 
 // routeKindOf is the port kind each route kind speaks.
@@ -88,8 +104,8 @@ func routeKindOf(routeKind string) portKind {
 // attachable says whether a route of routeKind may attach to port p. A port
 // chosen by the parentRef (explicit) may also be one with no protocol hint,
 // and a TCPRoute may take any port it names.
-func attachable(routeKind string, p corev1.ServicePort, explicit bool) bool {
-	kind, hinted := protocolOf(p)
+func attachable(routeKind string, p corev1.ServicePort, explicit bool, c *Choices) bool {
+	kind, hinted := c.portProtocol(p)
 	want := routeKindOf(routeKind)
 	if kind == want {
 		return true
@@ -101,12 +117,16 @@ func attachable(routeKind string, p corev1.ServicePort, explicit bool) bool {
 }
 
 // typeRank orders route kinds for conflicts on one port: GEP-1294's
-// GRPCRoute > HTTPRoute > TLSRoute > TCPRoute.
-func typeRank(routeKind string) int {
+// GRPCRoute > HTTPRoute > TLSRoute > TCPRoute; with mergeHTTP, HTTPRoute
+// ranks with GRPCRoute.
+func typeRank(routeKind string, mergeHTTP bool) int {
 	switch routeKind {
 	case KindGRPCRoute:
 		return 4
 	case KindHTTPRoute:
+		if mergeHTTP {
+			return 4
+		}
 		return 3
 	case KindTLSRoute:
 		return 2

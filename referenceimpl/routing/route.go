@@ -17,6 +17,7 @@ type compiledRoute struct {
 	created    int64 // creationTimestamp in seconds, the API's resolution
 	generation int64
 	parentRefs []gatewayv1.ParentReference
+	choices    *Choices
 
 	// Exactly one of these is used, by kind.
 	http []httpRule           // HTTPRoute, GRPCRoute
@@ -55,8 +56,9 @@ type ruleProblem struct {
 
 func (p ruleProblem) String() string { return fmt.Sprintf("rule %d: %s", p.index, p.msg) }
 
-func newCompiledRoute(kind string, meta metav1.ObjectMeta, refs []gatewayv1.ParentReference, rules int) *compiledRoute {
+func newCompiledRoute(w *world, kind string, meta metav1.ObjectMeta, refs []gatewayv1.ParentReference, rules int) *compiledRoute {
 	return &compiledRoute{
+		choices:    w.choices,
 		key:        meshconfig.RouteKey{Kind: kind, Namespace: meta.Namespace, Name: meta.Name},
 		created:    meta.CreationTimestamp.Unix(),
 		generation: meta.Generation,
@@ -100,3 +102,18 @@ func joinProblems[T fmt.Stringer](ps []T) string {
 }
 
 func (p refProblem) String() string { return p.msg }
+
+// hasParentService says whether the route names the Service ns/name as a
+// Service parent.
+func (r *compiledRoute) hasParentService(ns, name string) bool {
+	for _, ref := range r.parentRefs {
+		refNS := r.key.Namespace
+		if ref.Namespace != nil {
+			refNS = string(*ref.Namespace)
+		}
+		if refNS == ns && string(ref.Name) == name && isServiceParent(ref, r.choices) {
+			return true
+		}
+	}
+	return false
+}

@@ -39,8 +39,10 @@ func (r *compiledRoute) status(controller gatewayv1.GatewayController) (RouteSta
 func (r *compiledRoute) accepted(pi int, bp boundParent) metav1.Condition {
 	const t = gatewayv1.RouteConditionAccepted
 	switch {
-	case bp.noMatch != "":
+	case bp.noService:
 		return r.condition(t, false, gatewayv1.RouteReasonNoMatchingParent, bp.noMatch)
+	case bp.noMatch != "":
+		return r.condition(t, false, r.choices.unboundPortReason(), bp.noMatch)
 	case !r.usable():
 		return r.condition(t, false, r.invalidRules[0].reason, "every rule is invalid: "+joinProblems(r.invalidRules))
 	}
@@ -52,7 +54,7 @@ func (r *compiledRoute) accepted(pi int, bp boundParent) metav1.Condition {
 	}
 	lost := conflictMessages(r.conflicts[pi])
 	if len(won) == 0 {
-		return r.condition(t, false, ReasonConflicted, "conflicted on every port: "+lost)
+		return r.condition(t, false, r.choices.conflictReason(), "conflicted on every port: "+lost)
 	}
 	msg := "Route is applied to port " + strings.Join(won, ", ")
 	if lost != "" {

@@ -100,3 +100,34 @@ func grpcFails(code string) check {
 		return nil
 	}
 }
+
+// servedByOneOf: every request got 200 from pods of one of apps (the same
+// app for the whole batch): where the specification allows each answer.
+func servedByOneOf(apps ...string) check {
+	return func(r kube.Result) error {
+		var errs []string
+		for _, a := range apps {
+			err := servedBy(a)(r)
+			if err == nil {
+				return nil
+			}
+			errs = append(errs, err.Error())
+		}
+		return fmt.Errorf("not served by one of %s: %s", strings.Join(apps, ", "), strings.Join(errs, "; "))
+	}
+}
+
+// notServedBy: no request got 200 from a pod of app (the route did not
+// apply). What a Service port with no route answers is the mesh's default
+// behaviour (GEP-1294 "Route presence": traffic "should" work as without
+// a mesh), so any other answer is allowed.
+func notServedBy(app string) check {
+	return func(r kube.Result) error {
+		for i, resp := range r.Responses {
+			if resp.Code == "200" && strings.HasPrefix(resp.Hostname, app+"-") {
+				return fmt.Errorf("response %d of %d answered by %q: the route applied", i+1, len(r.Responses), resp.Hostname)
+			}
+		}
+		return nil
+	}
+}

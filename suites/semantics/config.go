@@ -42,7 +42,7 @@ type Config struct {
 	EchoImage string
 	// ConvergenceTimeout bounds how long a spec waits for status and
 	// traffic (default 30s); ReadyTimeout how long it waits for its pods
-	// (default 3m).
+	// (default 5m: every fixture of a run starts at once).
 	ConvergenceTimeout time.Duration
 	ReadyTimeout       time.Duration
 
@@ -96,7 +96,7 @@ func (cfg Config) Defaults() Config {
 		cfg.ConvergenceTimeout = 30 * time.Second
 	}
 	if cfg.ReadyTimeout == 0 {
-		cfg.ReadyTimeout = 3 * time.Minute
+		cfg.ReadyTimeout = 5 * time.Minute
 	}
 	if cfg.DumpDir == "" {
 		cfg.DumpDir = filepath.Join("out", "suites", "dumps")

@@ -3,7 +3,10 @@
 // consumer routes, merging and precedence of several routes on one Service,
 // route-type conflicts, route status, 404 / 500 / 503 / timeouts, retries,
 // retry budgets and session persistence — against a real cluster with a
-// mesh installed, with real traffic.
+// mesh installed, with real traffic. Every spec checks a sentence of the
+// specification (an API field doc or a GEP) and states it with its level
+// (Spec.Requirement); where the specification leaves a choice, the spec
+// accepts every allowed answer (Spec.AllowedAnswers).
 //
 // It has the shape of csi-test's pkg/sanity: Run(t, Config) runs the suite
 // under a *testing.T (each spec a subtest) and returns its Results in the

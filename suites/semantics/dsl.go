@@ -7,15 +7,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/onsi/gomega"
-	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"gamma-conformance/profiles"
 	"gamma-conformance/suites/internal/dump"
 	"gamma-conformance/suites/internal/kube"
 )
@@ -72,8 +74,11 @@ func (r *runner) runSpec(s *S) {
 	p, err := r.claim(s.ctx, s.spec)
 	s.p = p
 	s.h.cleanup(s.cleanup)
-	s.Expect(err).NotTo(HaveOccurred(), "preparing the spec's namespaces and pods")
+	s.Expect(err).NotTo(gomega.HaveOccurred(), "preparing the spec's namespaces and pods")
 	s.By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
+	if slices.Contains(s.spec.Labels, profiles.ConsumerRoute) {
+		s.grantRoutesAcrossNamespaces()
+	}
 	s.spec.body(s)
 	s.settle()
 }
@@ -149,7 +154,7 @@ func (s *S) cleanup(ctx context.Context) {
 // NS is the real name of a logical namespace of the fixture.
 func (s *S) NS(key string) string {
 	ns, ok := s.p.NS[key]
-	s.Expect(ok).To(BeTrue(), "fixture has no namespace %q", key)
+	s.Expect(ok).To(gomega.BeTrue(), "fixture has no namespace %q", key)
 	return ns
 }
 
@@ -160,7 +165,7 @@ func (s *S) Pod(nsKey, app string) kube.Pod {
 		return p
 	}
 	p, err := s.c.PodOf(s.ctx, s.NS(nsKey), app)
-	s.Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(gomega.HaveOccurred())
 	s.pods[k] = p
 	return p
 }
@@ -168,7 +173,7 @@ func (s *S) Pod(nsKey, app string) kube.Pod {
 // Create creates objects in order.
 func (s *S) Create(objs ...client.Object) {
 	for _, o := range objs {
-		s.Expect(s.c.Client.Create(s.ctx, o)).To(Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
+		s.Expect(s.c.Client.Create(s.ctx, o)).To(gomega.Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
 	}
 }
 
@@ -317,4 +322,32 @@ func (s *S) softAccepted(route client.Object, ref gatewayv1.ParentReference) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	s.Logf("no Accepted status on %s/%s: checking pass-through anyway\n", route.GetNamespace(), route.GetName())
+}
+
+// grantRoutesAcrossNamespaces lets the HTTP and gRPC routes of each of the
+// spec's namespaces reference Services in the others. Consumer-route specs
+// send a consumer namespace's routes to the producer's Services; GEP-1294
+// allows that without a ReferenceGrant, but "if a mesh implementation does
+// expose the ability to access a broader scope …, then ReferenceGrant must
+// be used". A grant is legal on every mesh, so these specs pass on both
+// kinds (the spec of cross-namespace backendRefs without a grant is apart).
+func (s *S) grantRoutesAcrossNamespaces() {
+	for fromKey, from := range s.p.NS {
+		for toKey, to := range s.p.NS {
+			if fromKey == toKey {
+				continue
+			}
+			g := &gatewayv1.ReferenceGrant{
+				ObjectMeta: metav1.ObjectMeta{Namespace: to, Name: "routes-from-" + fromKey},
+				Spec: gatewayv1.ReferenceGrantSpec{
+					From: []gatewayv1.ReferenceGrantFrom{
+						{Group: gatewayv1.GroupName, Kind: "HTTPRoute", Namespace: gatewayv1.Namespace(from)},
+						{Group: gatewayv1.GroupName, Kind: "GRPCRoute", Namespace: gatewayv1.Namespace(from)},
+					},
+					To: []gatewayv1.ReferenceGrantTo{{Group: "", Kind: "Service"}},
+				},
+			}
+			s.Create(g)
+		}
+	}
 }

@@ -16,31 +16,31 @@ import (
 var _ = describe("Pass-through", func() {
 	control := results.ControlLabel
 
-	meshIt("with no routes HTTP to a Service reaches the Service's own pods", []string{profiles.PassThrough, control},
-		fixture("p c", app("p", "echo-v1"), clientApp("c")),
+	meshIt("with no routes HTTP to a Service reaches the Service's own pods", []string{profiles.NoRoutePassThrough, control},
+		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v1")},
-				flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 8080) + "/"), servedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v1")},
+				flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 8080) + "/"), servedBy("echo-v1")})
 		})
 
-	meshIt("with no routes a TCP port passes through", []string{profiles.PassThrough, control},
-		fixture("p c", app("p", "echo-v1"), clientApp("c")),
+	meshIt("with no routes a TCP port passes through", []string{profiles.NoRoutePassThrough, control},
+		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			s.Traffic(flow{s.Pod("c", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
 		})
 
 	meshIt("a route on the HTTP port leaves the Service's TCP port untouched", []string{profiles.PassThrough, profiles.ParentRefPort, control},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
 			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
 			r := httpRoute(s.NS("p"), "http-only", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.softAccepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
 		})
 
 	meshIt("traffic to a pod IP is never routed", []string{profiles.PassThrough, control},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{parent},
@@ -48,7 +48,7 @@ var _ = describe("Pass-through", func() {
 			s.Create(r)
 			s.softAccepted(r, parent)
 			v1 := s.Pod("p", "echo-v1")
-			s.Traffic(flow{s.Pod("c", "client"), get(fmt.Sprintf("http://%s:8080/", v1.IP)), both(servedBy("echo-v1"), header("X-Routed", ""))})
+			s.Traffic(flow{s.Pod("p", "client"), get(fmt.Sprintf("http://%s:8080/", v1.IP)), both(servedBy("echo-v1"), header("X-Routed", ""))})
 		})
 })
 

@@ -1,7 +1,7 @@
 package semantics
 
 import (
-	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -15,9 +15,13 @@ import (
 // the status of parentRefs that cannot bind.
 var _ = describe("Parent references", func() {
 	fx := func() kube.Fixture {
-		return fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c"))
+		return fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p"))
 	}
 	url := func(s *S, port int32) string { return "http://" + host(s.NS("p"), "echo-v1", port) + "/" }
+	section := func(ref gatewayv1.ParentReference, name string) gatewayv1.ParentReference {
+		ref.SectionName = ptr.To(gatewayv1.SectionName(name))
+		return ref
+	}
 
 	meshIt("a parentRef with a port binds only that port", []string{profiles.ParentRefPort}, fx(),
 		func(s *S) {
@@ -25,29 +29,28 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "port-80", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")})
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 8080)), notServedBy("echo-v2")})
 		})
 
-	meshIt("a parentRef with a sectionName binds only the named port", []string{profiles.ParentRefPort}, fx(),
+	meshIt("a parentRef with a sectionName binds only the named port", []string{profiles.ParentRefSectionName}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			parent.SectionName = ptr.To(gatewayv1.SectionName("http-alt"))
+			parent := section(svcParent(s.NS("p"), "echo-v1"), "http-alt")
 			r := httpRoute(s.NS("p"), "section-http-alt", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2")})
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 8080)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), notServedBy("echo-v2")})
 		})
 
-	meshIt("a parentRef with neither port nor sectionName binds every port of the Service", []string{profiles.ParentRefPort}, fx(),
+	meshIt("a parentRef with neither port nor sectionName binds every port of the Service", []string{profiles.ParentRefAllPorts}, fx(),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			r := httpRoute(s.NS("p"), "all-ports", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")},
-				flow{s.Pod("c", "client"), get(url(s, 8080)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")},
+				flow{s.Pod("p", "client"), get(url(s, 8080)), servedBy("echo-v2")})
 		})
 
 	meshIt("a parentRef with group core binds the Service like group \"\"", []string{profiles.CoreGroupAlias}, fx(),
@@ -57,33 +60,55 @@ var _ = describe("Parent references", func() {
 			r := httpRoute(s.NS("p"), "group-core", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get(url(s, 80)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")})
+		})
+
+	meshIt("a route's hostnames do not change which requests it matches", []string{profiles.HostnamesIgnored}, fx(),
+		func(s *S) {
+			parent := svcParent(s.NS("p"), "echo-v1")
+			r := httpRoute(s.NS("p"), "with-hostnames", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			r.Spec.Hostnames = []gatewayv1.Hostname{"not-this-service.example"}
+			s.Create(r)
+			s.Accepted(r, parent)
+			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")})
 		})
 
 	meshIt("a parentRef to a missing Service is not accepted while the route's other parent is", []string{profiles.ParentStatus},
-		fx(), func(s *S) { s.unboundParent("does-not-exist") })
+		fx(), func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "does-not-exist")) })
 
-	meshIt("a parentRef to a headless Service is not accepted while the route's other parent is", []string{profiles.ParentStatus},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), kube.App{Namespace: "p", Name: "headless", Headless: true, ServiceOnly: true}, clientApp("c")),
-		func(s *S) { s.unboundParent("headless") })
+	// Two parentRefs to one Service must name a port or a section each (the
+	// HTTPRoute CRD's validation).
+	meshIt("a parentRef to a port the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefPort},
+		fx(), func(s *S) {
+			s.unboundParent(onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP), onPort(svcParent(s.NS("p"), "echo-v1"), 81))
+		})
+
+	meshIt("a parentRef to a sectionName the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefSectionName},
+		fx(), func(s *S) {
+			s.unboundParent(section(svcParent(s.NS("p"), "echo-v1"), "http"), section(svcParent(s.NS("p"), "echo-v1"), "no-such-port"))
+		})
+
+	meshIt("a parentRef to a headless Service is not accepted while the route's other parent is", []string{profiles.HeadlessParent},
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), kube.App{Namespace: "p", Name: "headless", Headless: true, ServiceOnly: true}, clientApp("p")),
+		func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "headless")) })
 })
 
-// unboundParent checks a route with a good parent (echo-v1) and a parent
-// that cannot bind: the good one is Accepted and routes; the bad one has no
-// status entry or Accepted=False/NoMatchingParent (the API allows both).
-func (s *S) unboundParent(name string) {
-	good, bad := svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), name)
+// unboundParent checks a route with a good parent (echo-v1, binding its
+// port 80) and a parent that cannot bind: the good one is Accepted and
+// routes; the bad one has no status entry ("parent references that cannot be resolved
+// ... will not be added to this list") or Accepted=False with any reason
+// ("Controllers may raise this condition with other reasons").
+func (s *S) unboundParent(good, bad gatewayv1.ParentReference) {
 	r := httpRoute(s.NS("p"), "two-parents", []gatewayv1.ParentReference{good, bad}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
 	s.Create(r)
 	s.Accepted(r, good)
-	s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+	s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
 	s.settle() // the status with the good parent is written: read the bad one's
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
-	s.Expect(err).NotTo(HaveOccurred())
+	s.Expect(err).NotTo(gomega.HaveOccurred())
 	for _, e := range entries {
 		cond := meta.FindStatusCondition(e.Conditions, string(gatewayv1.RouteConditionAccepted))
-		s.Expect(cond).NotTo(BeNil(), "status entry for parent %s has no Accepted condition", name)
-		s.Expect(cond.Status).To(Equal(metav1.ConditionFalse), "parent %s accepted: %+v", name, cond)
-		s.Expect(cond.Reason).To(Equal(string(gatewayv1.RouteReasonNoMatchingParent)), "parent %s: reason", name)
+		s.Expect(cond).NotTo(gomega.BeNil(), "status entry for parent %s has no Accepted condition", bad.Name)
+		s.Expect(cond.Status).To(gomega.Equal(metav1.ConditionFalse), "parent %s (port %v, sectionName %v) accepted: %+v", bad.Name, ptr.Deref(bad.Port, 0), ptr.Deref(bad.SectionName, ""), cond)
 	}
 }

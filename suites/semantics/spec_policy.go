@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,35 +28,59 @@ import (
 // still bounds them (RetryConstraint "helps prevent cascading failures such
 // as retry storms", whatever the route's attempts).
 var _ = describe("Traffic policy", func() {
-	fx := func() kube.Fixture {
-		return fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c"), clientApp("o"))
-	}
-	failing := func(s *S) string { return "http://" + host(s.NS("p"), "echo-v1", 80) + "/?codes=503" }
+	fx, failing, parentOf := policyFixture, failingURL, echoV1Parent
 
-	meshIt("a consumer route's retry attempts apply to its namespace, the producer's to the others", []string{profiles.ConsumerRetry, profiles.ConsumerRoute}, fx(),
+	meshIt("a consumer route's retry attempts apply to its namespace, the producer's to the others", []string{profiles.ConsumerRetry, profiles.ConsumerRoute, profiles.ProducerRouteOtherNamespaces},
+		fixture("p z o", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("z"), clientApp("o")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 1, 503))
-			cons := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 3, 503))
-			s.Create(prod, cons)
+			parent := parentOf(s)
+			prod := retrying(s, "producer", 1, 503)
+			// Newer, and in a namespace named after the producer's: a mesh
+			// that merged the two would pick the producer route.
+			cons := httpRoute(s.NS("z"), "consumer", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 3, 503))
+			s.Create(prod)
+			s.createApart(prod, cons)
 			s.Accepted(prod, parent)
 			s.Accepted(cons, parent)
 			// HTTPRouteRetry.Attempts: "the maximum number of times an
 			// individual request ... should be retried. If the maximum number
 			// of retries has been attempted without a successful response from
 			// the backend, the Gateway MUST return an error."
-			s.Received(s.Pod("c", "client"), failing(s), 4, status(503), s.NS("p"), "echo-v2", exactly(4*4))
-			s.Received(s.Pod("o", "client"), failing(s), 4, status(503), s.NS("p"), "echo-v2", exactly(4*2))
+			s.Received(s.Pod("z", "client"), failing(s, 503), 4, status(503), s.NS("p"), "echo-v2", exactly(4*4))
+			s.Received(s.Pod("o", "client"), failing(s, 503), 4, status(503), s.NS("p"), "echo-v2", exactly(4*2))
 		})
 
-	meshIt("a backendRequest timeout bounds each attempt and a timed-out attempt is retried", []string{profiles.BackendRequestTimeout}, fx(),
+	meshIt("a route retries on 500, 502 and 504 as well as 503", []string{profiles.RouteRetry}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			r := retrying(s, "codes", 1, 500, 502, 503, 504)
+			s.Create(r)
+			s.Accepted(r, parentOf(s))
+			// HTTPRouteRetryStatusCode: "Implementations MUST support the
+			// following status codes as retriable: 500 502 503 504".
+			for _, code := range []int{500, 502, 504} {
+				s.Received(s.Pod("p", "client"), failing(s, code), 2, status(code), s.NS("p"), "echo-v2", exactly(2*2))
+			}
+		})
+
+	meshIt("a backendRequest timeout answers 504 when the backend is slower", []string{profiles.BackendRequestTimeout}, fx(),
+		func(s *S) {
+			rule := to(backend(s.NS("p"), "echo-v2", 8080, 1))
+			rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("10s")), BackendRequest: ptr.To(gatewayv1.Duration("500ms"))}
+			r := httpRoute(s.NS("p"), "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
+			s.Create(r)
+			s.Accepted(r, parentOf(s))
+			base := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			s.Traffic(flow{s.Pod("p", "client"), get(base), servedBy("echo-v2")},
+				flow{s.Pod("p", "client"), kube.Request{URL: base + "?delay=1500ms", Count: 2}, status(504)})
+		})
+
+	meshIt("a backendRequest timeout bounds each attempt and a timed-out attempt is retried", []string{profiles.RetryTimedOutAttempt, profiles.BackendRequestTimeout, profiles.RouteRetry}, fx(),
+		func(s *S) {
 			rule := withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 1)
 			rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("10s")), BackendRequest: ptr.To(gatewayv1.Duration("500ms"))}
-			r := httpRoute(s.NS("p"), "backend-timeout", []gatewayv1.ParentReference{parent}, rule)
+			r := httpRoute(s.NS("p"), "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
 			s.Create(r)
-			s.Accepted(r, parent)
+			s.Accepted(r, parentOf(s))
 			// HTTPRouteRetry: "Implementations SHOULD retry on connection
 			// errors (disconnect, reset, timeout, TCP failure)"; Backoff: "any
 			// retry attempts which reach the configured BackendRequest timeout
@@ -65,20 +88,21 @@ var _ = describe("Traffic policy", func() {
 			// waits 500ms of the backend's 1.5s; the 10s request timeout is
 			// never reached, so the answer is the gateway timeout error.
 			slow := "http://" + host(s.NS("p"), "echo-v1", 80) + "/?delay=1500ms"
-			s.Received(s.Pod("c", "client"), slow, 2, status(504), s.NS("p"), "echo-v2", exactly(2*2))
+			s.Received(s.Pod("p", "client"), slow, 2, status(504), s.NS("p"), "echo-v2", exactly(2*2))
 		})
 
-	meshIt("a retry budget stops a retry storm", []string{profiles.RetryBudget}, fx(),
+})
+
+// Retry budgets (XBackendTrafficPolicy RetryConstraint).
+var _ = describe("Traffic policy", func() {
+	fx, failing, parentOf := policyFixture, failingURL, echoV1Parent
+
+	meshIt("a retry budget stops a retry storm", []string{profiles.RetryBudget, profiles.RouteRetry}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "retries", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 3, 503))
-			pol := trafficPolicy(s.NS("p"), "budget", "echo-v2")
-			pol.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{
-				Budget:       &xv1alpha1.BudgetDetails{Percent: ptr.To(20), Interval: ptr.To(gatewayv1.Duration("1m"))},
-				MinRetryRate: &xv1alpha1.RequestRate{Count: ptr.To(1), Interval: ptr.To(gatewayv1.Duration("1h"))},
-			}
+			r := retrying(s, "retries", 3, 503)
+			pol := budgetPolicy(s.NS("p"), "budget", 20, "1m", "echo-v2")
 			s.Create(pol, r)
-			s.Accepted(r, parent)
+			s.Accepted(r, parentOf(s))
 			s.PolicyAccepted(pol)
 			// RetryConstraint: "if ... there have been 1000 active requests in
 			// the past 10 seconds, and the allowed percentage of requests that
@@ -87,7 +111,7 @@ var _ = describe("Traffic policy", func() {
 			// 20% are retries, plus the minimum rate of 1: at most 1.25 n + 1
 			// for n requests where 3 retries each would make 4 n.
 			const n = 40
-			s.Received(s.Pod("c", "client"), failing(s), n, status(503), s.NS("p"), "echo-v2", func(got int) error {
+			s.Received(s.Pod("p", "client"), failing(s, 503), n, status(503), s.NS("p"), "echo-v2", func(got int) error {
 				if got <= n || got > n*125/100+1 {
 					return fmt.Errorf("echo-v2 received %d requests for %d client requests; want more than %d (some retries) and at most %d (1.25 n + 1)", got, n, n, n*125/100+1)
 				}
@@ -95,64 +119,79 @@ var _ = describe("Traffic policy", func() {
 			})
 		})
 
-	meshIt("session persistence keeps a session on one pod for 50 requests", []string{profiles.SessionPersistence}, fx(),
+	meshIt("a spent retry budget answers 503 while the backend answers 500", []string{profiles.RetryBudget, profiles.RouteRetry}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "split", []gatewayv1.ParentReference{parent},
-				to(backend(s.NS("p"), "echo-v1", 8080, 1), backend(s.NS("p"), "echo-v2", 8080, 1)))
-			pol := trafficPolicy(s.NS("p"), "sticky", "echo-v1", "echo-v2")
-			pol.Spec.SessionPersistence = &gatewayv1.SessionPersistence{SessionName: ptr.To("gamma-spec-session"), Type: ptr.To(gatewayv1.CookieBasedSessionPersistence)}
+			r := retrying(s, "retries", 3, 500)
+			pol := budgetPolicy(s.NS("p"), "no-budget", 0, "1s", "echo-v2")
 			s.Create(pol, r)
-			s.Accepted(r, parent)
+			s.Accepted(r, parentOf(s))
 			s.PolicyAccepted(pol)
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
-			from := s.Pod("c", "client")
-			// GEP-1619 conformance: "First request MUST receive a Set-Cookie
-			// header in response. Subsequent requests with the cookie MUST
-			// route to the same backend pod. Verify by checking pod identity
-			// across N requests (N>=50)."
-			s.eventually("a session that holds for 50 requests", func() error {
-				first := s.c.Send(s.ctx, from, kube.Request{URL: url})
-				if first.Err != nil || len(first.Responses) != 1 {
-					return fmt.Errorf("first request failed: %v %q", first.Err, first.Stderr)
-				}
-				cookie, _, _ := strings.Cut(first.Responses[0].ResponseHeaders.Get("Set-Cookie"), ";")
-				if !strings.HasPrefix(cookie, "gamma-spec-session=") {
-					return fmt.Errorf("first response sets no gamma-spec-session cookie (Set-Cookie %q)", first.Responses[0].ResponseHeaders.Get("Set-Cookie"))
-				}
-				if strings.ContainsAny(cookie, ",:") {
-					return fmt.Errorf("cookie %q holds ',' or ':', which the echo client cannot send back", cookie)
-				}
-				pod := first.Responses[0].Hostname
-				rest := s.c.Send(s.ctx, from, kube.Request{URL: url, Count: 50, Headers: map[string]string{"Cookie": cookie}})
-				if len(rest.Responses) != 50 {
-					return fmt.Errorf("%d of 50 responses: %v %q", len(rest.Responses), rest.Err, rest.Stderr)
-				}
-				for i, resp := range rest.Responses {
-					if resp.Code != "200" || resp.Hostname != pod {
-						return fmt.Errorf("request %d with the session cookie: status %s from %q, the session is on %q", i+1, resp.Code, resp.Hostname, pod)
-					}
+			// RetryConstraint: "After the retry budget has been exceeded,
+			// additional retries to the backend MUST return a 503 response
+			// to the client." With 0% and one retry an hour, at most the
+			// spec's first request may have its retries.
+			const n = 10
+			s.Received(s.Pod("p", "client"), failing(s, 500), n, mostly(503, 500, n-1), s.NS("p"), "echo-v2", func(got int) error {
+				if got < n || got > n+3 {
+					return fmt.Errorf("echo-v2 received %d requests for %d client requests; want %d to %d (the retries of one request at most)", got, n, n, n+3)
 				}
 				return nil
 			})
 		})
-
-	meshIt("of two XBackendTrafficPolicies on one Service the newer is Conflicted", []string{profiles.PolicyConflict}, fx(),
-		func(s *S) {
-			older := trafficPolicy(s.NS("p"), "policy-z", "echo-v1")
-			older.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{}
-			newer := trafficPolicy(s.NS("p"), "policy-a", "echo-v1") // alphabetically first: age must decide
-			newer.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{}
-			s.Create(older)
-			s.createApart(older, newer)
-			// GEP-713, merge strategy None: "the spec (policy resource) with
-			// the oldest creation timestamp MUST be considered the established
-			// spec ... All challenger specs (policy resources) MUST be
-			// rejected."; PolicyReasonConflicted.
-			s.PolicyAccepted(older)
-			s.PolicyCondition(newer, metav1.ConditionFalse, string(gatewayv1.PolicyReasonConflicted))
-		})
 })
+
+// policyFixture is echo-v1 (the parent), echo-v2 (the backend) and a
+// client, in one namespace.
+func policyFixture() kube.Fixture {
+	return fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p"))
+}
+
+// failingURL is echo-v1's HTTP port, asking the backend to answer code.
+func failingURL(s *S, code int) string {
+	return fmt.Sprintf("http://%s/?codes=%d", host(s.NS("p"), "echo-v1", 80), code)
+}
+
+func echoV1Parent(s *S) gatewayv1.ParentReference { return svcParent(s.NS("p"), "echo-v1") }
+
+// retrying is a route from echo-v1 to echo-v2 that retries.
+func retrying(s *S, name string, attempts int, codes ...int) *gatewayv1.HTTPRoute {
+	return httpRoute(s.NS("p"), name, []gatewayv1.ParentReference{echoV1Parent(s)}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), attempts, codes...))
+}
+
+// budgetPolicy is an XBackendTrafficPolicy with a retry budget of percent
+// over interval and a minimum of one retry an hour.
+func budgetPolicy(ns, name string, percent int, interval string, services ...string) *xv1alpha1.XBackendTrafficPolicy {
+	pol := trafficPolicy(ns, name, services...)
+	pol.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{
+		Budget:       &xv1alpha1.BudgetDetails{Percent: ptr.To(percent), Interval: ptr.To(gatewayv1.Duration(interval))},
+		MinRetryRate: &xv1alpha1.RequestRate{Count: ptr.To(1), Interval: ptr.To(gatewayv1.Duration("1h"))},
+	}
+	return pol
+}
+
+// mostly: every response has status want or other, and at least min have
+// want.
+func mostly(want, other, min int) check {
+	return func(r kube.Result) error {
+		if r.Err != nil || len(r.Responses) == 0 {
+			return fmt.Errorf("client failed: %v %q", r.Err, r.Stderr)
+		}
+		n := 0
+		for i, resp := range r.Responses {
+			switch resp.Code {
+			case fmt.Sprint(want):
+				n++
+			case fmt.Sprint(other):
+			default:
+				return fmt.Errorf("response %d: status %s from %q, want %d (or %d)", i+1, resp.Code, resp.Hostname, want, other)
+			}
+		}
+		if n < min {
+			return fmt.Errorf("%d of %d responses have status %d, want at least %d", n, len(r.Responses), want, min)
+		}
+		return nil
+	}
+}
 
 // withRetry sets the rule's retry stanza with a 10ms backoff.
 func withRetry(r gatewayv1.HTTPRouteRule, attempts int, codes ...int) gatewayv1.HTTPRouteRule {

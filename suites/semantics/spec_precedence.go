@@ -3,10 +3,10 @@ package semantics
 import (
 	"context"
 	"fmt"
+	"github.com/onsi/gomega"
 	"sync"
 	"time"
 
-	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -19,7 +19,7 @@ import (
 var _ = describe("Route merging and precedence", func() {
 
 	meshIt("several producer routes on one Service merge", []string{profiles.RouteMerging, profiles.ProducerRoute},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			a := httpRoute(s.NS("p"), "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/a", backend(s.NS("p"), "echo-v2", 8080, 1)))
@@ -28,9 +28,9 @@ var _ = describe("Route merging and precedence", func() {
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(flow{s.Pod("c", "client"), get(base + "/a"), servedBy("echo-v2")},
-				flow{s.Pod("c", "client"), get(base + "/b"), servedBy("echo-v3")},
-				flow{s.Pod("c", "client"), get(base + "/c"), status(404)})
+			s.Traffic(flow{s.Pod("p", "client"), get(base + "/a"), servedBy("echo-v2")},
+				flow{s.Pod("p", "client"), get(base + "/b"), servedBy("echo-v3")},
+				flow{s.Pod("p", "client"), get(base + "/c"), status(404)})
 		})
 
 	meshIt("several consumer routes in one namespace merge", []string{profiles.RouteMerging, profiles.ConsumerRoute},
@@ -49,7 +49,7 @@ var _ = describe("Route merging and precedence", func() {
 		})
 
 	meshIt("across routes an exact path beats a prefix and the longest prefix wins", []string{profiles.RoutePrecedence},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			// The older route has the catch-all: age must not beat specificity.
@@ -62,14 +62,14 @@ var _ = describe("Route merging and precedence", func() {
 			s.Accepted(broad, parent)
 			s.Accepted(narrow, parent)
 			base := "http://" + host(s.NS("p"), "echo-v1", 80)
-			s.Traffic(flow{s.Pod("c", "client"), get(base + "/exact"), servedBy("echo-v3")},
-				flow{s.Pod("c", "client"), get(base + "/pre/fix/deeper"), servedBy("echo-v3")},
-				flow{s.Pod("c", "client"), get(base + "/exact/not"), servedBy("echo-v2")},
-				flow{s.Pod("c", "client"), get(base + "/pre"), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get(base + "/exact"), servedBy("echo-v3")},
+				flow{s.Pod("p", "client"), get(base + "/pre/fix/deeper"), servedBy("echo-v3")},
+				flow{s.Pod("p", "client"), get(base + "/exact/not"), servedBy("echo-v2")},
+				flow{s.Pod("p", "client"), get(base + "/pre"), servedBy("echo-v2")})
 		})
 
 	meshIt("between equally specific routes the older one wins", []string{profiles.RoutePrecedence},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			// Names chosen so that alphabetical order would pick the newer one.
@@ -79,11 +79,11 @@ var _ = describe("Route merging and precedence", func() {
 			s.createApart(older, newer)
 			s.Accepted(older, parent)
 			s.Accepted(newer, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v2")})
 		})
 
 	meshIt("between equally specific routes of the same age the first name in alphabetical order wins", []string{profiles.RoutePrecedence},
-		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
 			parent := svcParent(s.NS("p"), "echo-v1")
 			mk := func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRoute) {
@@ -93,21 +93,21 @@ var _ = describe("Route merging and precedence", func() {
 			a, b := s.createSameSecond(mk)
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v3")})
 		})
 })
 
 // createApart creates newer at least one second (the resolution of
 // creationTimestamp) after older was created.
 func (s *S) createApart(older, newer client.Object) {
-	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(Succeed())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(older), older)).To(gomega.Succeed())
 	wait := time.Until(older.GetCreationTimestamp().Add(1100 * time.Millisecond))
 	if wait > 0 {
 		time.Sleep(wait)
 	}
 	s.Create(newer)
-	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(Succeed())
-	s.Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
+	s.Expect(s.c.Client.Get(s.ctx, client.ObjectKeyFromObject(newer), newer)).To(gomega.Succeed())
+	s.Expect(newer.GetCreationTimestamp().After(older.GetCreationTimestamp().Time)).To(gomega.BeTrue(), "creation timestamps %v and %v are not 1s apart", older.GetCreationTimestamp(), newer.GetCreationTimestamp())
 }
 
 // createSameSecond creates two routes concurrently until both carry the
@@ -121,13 +121,13 @@ func (s *S) createSameSecond(mk func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRou
 			wg.Go(func() { errs[i] = s.c.Client.Create(s.ctx, r) })
 		}
 		wg.Wait()
-		s.Expect(errs).To(HaveEach(BeNil()))
+		s.Expect(errs).To(gomega.HaveEach(gomega.BeNil()))
 		if a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return a, b
 		}
-		s.Expect(try).To(BeNumerically("<", 5), "could not create two routes within one second")
+		s.Expect(try).To(gomega.BeNumerically("<", 5), "could not create two routes within one second")
 		for _, r := range []*gatewayv1.HTTPRoute{a, b} {
-			s.Expect(s.c.Client.Delete(context.Background(), r)).To(Succeed())
+			s.Expect(s.c.Client.Delete(context.Background(), r)).To(gomega.Succeed())
 		}
 		s.eventually("deleting the routes to retry", func() error {
 			for _, r := range []*gatewayv1.HTTPRoute{a, b} {

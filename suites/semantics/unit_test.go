@@ -58,3 +58,57 @@ func TestChecksFailOnAnyBadResponse(t *testing.T) {
 		}
 	}
 }
+
+func TestNewChecks(t *testing.T) {
+	ok := kube.Result{Responses: []echo.Response{response("503", "", nil), response("500", "", nil)}}
+	if err := mostly(503, 500, 1)(ok); err != nil {
+		t.Errorf("mostly: %v", err)
+	}
+	if err := mostly(503, 500, 2)(ok); err == nil || !strings.Contains(err.Error(), "1 of 2 responses have status 503") {
+		t.Errorf("mostly: %v", err)
+	}
+	if err := mostly(503, 500, 0)(kube.Result{Responses: []echo.Response{response("200", "echo-v1-x", nil)}}); err == nil {
+		t.Error("mostly accepted a 200")
+	}
+	v2 := kube.Result{Responses: []echo.Response{response("200", "echo-v2-a", nil), response("200", "echo-v2-b", nil)}}
+	if err := servedByOneOf("echo-v1", "echo-v2")(v2); err != nil {
+		t.Errorf("servedByOneOf: %v", err)
+	}
+	if err := servedByOneOf("echo-v1", "echo-v2")(kube.Result{Responses: []echo.Response{response("200", "echo-v2-a", nil), response("200", "echo-v1-b", nil)}}); err == nil {
+		t.Error("servedByOneOf accepted a batch split between two apps")
+	}
+	path := kube.Result{Responses: []echo.Response{{Code: "200", URL: "/xyz/bar?gamma-tag=1"}}}
+	if err := receivedPath("/xyz/bar")(path); err != nil {
+		t.Errorf("receivedPath: %v", err)
+	}
+	if err := receivedPath("/foo/bar")(path); err == nil {
+		t.Error("receivedPath accepted another path")
+	}
+	loc := kube.Result{Responses: []echo.Response{response("302", "", map[string]string{"Location": "http://echo-v1.ns/new/place"})}}
+	if err := locationPath("/new/place")(loc); err != nil {
+		t.Errorf("locationPath: %v", err)
+	}
+	if err := locationPath("/old")(loc); err == nil {
+		t.Error("locationPath accepted another path")
+	}
+}
+
+func TestSetCookiesReplaysEveryCookie(t *testing.T) {
+	resp := echo.Response{RawContent: "[0] StatusCode=200\n[0] ResponseHeader=Set-Cookie:a=1; Path=/; HttpOnly\n[0] ResponseHeader=set-cookie:b=2\n[0] ResponseHeader=X-Other:c=3\n"}
+	set := setCookieHeaders(resp)
+	if len(set) != 2 || set[0] != "a=1; Path=/; HttpOnly" {
+		t.Errorf("Set-Cookie headers %q", set)
+	}
+	if got := setCookies(set); got != "a=1; b=2" {
+		t.Errorf("cookie %q, want %q", got, "a=1; b=2")
+	}
+}
+
+func TestNotServedBy(t *testing.T) {
+	if err := notServedBy("echo-v2")(kube.Result{Responses: []echo.Response{response("200", "echo-v1-a", nil), response("503", "", nil)}}); err != nil {
+		t.Errorf("notServedBy: %v", err)
+	}
+	if err := notServedBy("echo-v2")(kube.Result{Responses: []echo.Response{response("200", "echo-v2-a", nil)}}); err == nil {
+		t.Error("notServedBy accepted the route's backend")
+	}
+}

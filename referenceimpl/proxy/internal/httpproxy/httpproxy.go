@@ -191,7 +191,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ep, ok := route.PickEndpoint(p.backend)
 	if !ok {
-		h.local(w, p, http.StatusServiceUnavailable, "no endpoints for "+p.backend.Name)
+		code := p.rule.NoEndpointsStatus
+		if code == 0 {
+			code = http.StatusServiceUnavailable
+		}
+		h.local(w, p, code, "no endpoints for "+p.backend.Name)
 		return
 	}
 	p.target = ep

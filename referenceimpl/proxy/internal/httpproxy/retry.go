@@ -30,7 +30,8 @@ const maxReplayBody = 1 << 20
 // the rule's backend request timeout, retried as the rule's retry stanza
 // and the backend's retry budget allow. HTTPRouteRetry: "Implementations
 // SHOULD retry on connection errors (disconnect, reset, timeout, TCP
-// failure) if a retry stanza is configured"; retries wait at least the
+// failure) if a retry stanza is configured" (a backend request timeout is
+// not retried when the rule says NoRetryOnTimeout); retries wait at least the
 // backoff; a retry goes to an endpoint of the same backend (the same one
 // when the session is pinned). The whole loop runs under the request
 // timeout set by forward.
@@ -50,7 +51,7 @@ func (h *Handler) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	for i := 1; ; i++ {
 		resp, err := h.attempt(r, p)
-		if r.Context().Err() != nil || i == attempts {
+		if r.Context().Err() != nil || i == attempts || (retry.NoRetryOnTimeout && errors.Is(err, errBackendTimeout)) {
 			return resp, err
 		}
 		if err == nil && !retry.Retriable(resp.StatusCode) {
