@@ -14,7 +14,7 @@ import (
 
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/internal/progress"
-	"gamma-conformance/referenceimpl/controller"
+	"gamma-conformance/manifests"
 	"gamma-conformance/referenceimpl/routing"
 )
 
@@ -73,16 +73,16 @@ func waitClaims(ctx context.Context, cl client.Client, choices string) error {
 		return err
 	}
 	var want []string
-	for _, f := range controller.SupportedFeatures(cs) {
+	for _, f := range cs.UpstreamFeatures() {
 		want = append(want, string(f))
 	}
-	want = append(want, controller.SemanticsFeatures(cs)...)
+	want = append(want, cs.SemanticsFeatures()...)
 	slices.Sort(want)
 	return poll(ctx, func() error {
 		m := &unstructured.Unstructured{}
 		m.SetAPIVersion("gateway.networking.x-k8s.io/v1alpha1")
 		m.SetKind("XMesh")
-		if err := cl.Get(ctx, client.ObjectKey{Name: controller.DefaultMeshName}, m); err != nil {
+		if err := cl.Get(ctx, client.ObjectKey{Name: manifests.MeshName}, m); err != nil {
 			return err
 		}
 		list, _, _ := unstructured.NestedSlice(m.Object, "status", "supportedFeatures")
@@ -94,7 +94,7 @@ func waitClaims(ctx context.Context, cl client.Client, choices string) error {
 		}
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
-			return fmt.Errorf("XMesh %s claims %d features, not yet the %d of the %s choices", controller.DefaultMeshName, len(got), len(want), choices)
+			return fmt.Errorf("XMesh %s claims %d features, not yet the %d of the %s choices", manifests.MeshName, len(got), len(want), choices)
 		}
 		return nil
 	})

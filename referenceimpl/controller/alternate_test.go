@@ -19,7 +19,7 @@ import (
 
 func TestClaimsFollowChoices(t *testing.T) {
 	ref, alt := SupportedFeatures(routing.Reference), SupportedFeatures(routing.Alternate)
-	if !slices.Equal(ref, upstreamFeatures) {
+	if !slices.Equal(ref, routing.Reference.UpstreamFeatures()) {
 		t.Errorf("reference claims %v, want every upstream feature", ref)
 	}
 	if slices.Contains(alt, features.SupportHTTPRouteRetryBackendTimeout) || len(alt) != len(ref)-1 {
