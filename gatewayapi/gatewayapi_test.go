@@ -3,6 +3,8 @@ package gatewayapi
 import (
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/gateway-api/conformance"
 )
 
 func TestLookup(t *testing.T) {
@@ -23,5 +25,17 @@ func TestEchoImagesDiffer(t *testing.T) {
 	imgs := EchoImages()
 	if len(imgs) != 2 || imgs[0] == imgs[1] {
 		t.Fatalf("echo images %v", imgs)
+	}
+}
+
+// TestEchoImageV163IsUpstreams: v1.6.3's mesh fixture runs EchoImageV163
+// (v1.7.0's is checked in the nested module, suites/upstream17).
+func TestEchoImageV163IsUpstreams(t *testing.T) {
+	raw, err := conformance.Manifests.ReadFile("mesh/manifests.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), "image: "+EchoImageV163+"\n"); n != strings.Count(string(raw), "image: ") || n == 0 {
+		t.Errorf("v1.6.3 mesh manifests run other images than %s:\n%s", EchoImageV163, raw)
 	}
 }

@@ -3,8 +3,10 @@ package upstream17
 import (
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 
+	"sigs.k8s.io/gateway-api/conformance"
 	meshtests "sigs.k8s.io/gateway-api/conformance/tests/mesh"
 
 	"gamma-conformance/gatewayapi"
@@ -22,6 +24,13 @@ func TestRelease(t *testing.T) {
 	}
 	if len(names) != rel.MeshTests || !slices.Contains(names, "MeshGRPCRouteRequestHeaderModifier") {
 		t.Errorf("%d mesh tests %v, want v1.7.0's %d with MeshGRPCRouteRequestHeaderModifier", len(names), names, rel.MeshTests)
+	}
+	raw, err := conformance.Manifests.ReadFile("mesh/manifests.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), "image: "+rel.EchoImage+"\n"); n != strings.Count(string(raw), "image: ") || n == 0 {
+		t.Errorf("v1.7.0 mesh manifests run other images than %s:\n%s", rel.EchoImage, raw)
 	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
