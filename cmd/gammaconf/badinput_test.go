@@ -172,3 +172,7 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnknownGatewayAPIVersion(t *testing.T) {
+	oneError(t, exitUsage, `unknown Gateway API version "v1.5.1": this harness runs v1.7.0 or v1.6.3`, "crds", "install", "--version", "v1.5.1", "--kubeconfig", "/nonexistent")
+}
