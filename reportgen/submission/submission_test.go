@@ -23,15 +23,18 @@ func rulesOf(r *Result) []Rule {
 }
 
 // TestRealReports checks the committed reference reports (every upstream
-// report under reports/, so the v1.7 one too once it is committed) and
-// reports upstream accepted.
+// report under reports/, so the v1.7 one too once it is committed), the
+// upstream report of a real v1.7.0 run against the reference mesh
+// (testdata/v1.7: 23 of 23 passed, 2026-12-06) and reports upstream
+// accepted.
 func TestRealReports(t *testing.T) {
 	ours, _ := filepath.Glob("../../reports/v*/*/*-report.yaml")
 	ours = slices.DeleteFunc(ours, func(p string) bool { return strings.HasSuffix(p, "-semantics-report.yaml") })
 	if !slices.Contains(ours, committed) {
 		t.Fatalf("the committed report %s is missing (found %v)", committed, ours)
 	}
-	for _, p := range append(ours, "testdata/upstream/v1.6/linkerd-linkerd/standard-2.20-default-report.yaml",
+	for _, p := range append(ours, "testdata/v1.7/gamma-conformance-reference/experimental-v0.1.0-default-report.yaml",
+		"testdata/upstream/v1.6/linkerd-linkerd/standard-2.20-default-report.yaml",
 		"testdata/upstream/v1.6/cilium/standard-v1.20.0-default-report.yaml", "testdata/upstream/v1.6/cilium/experimental-v1.20.0-default-report.yaml") {
 		res, err := Check(p)
 		if err != nil {
