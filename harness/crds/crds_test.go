@@ -9,8 +9,11 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
 	"gamma-conformance/gatewayapi"
 	"gamma-conformance/harness"
+	"gamma-conformance/harness/testenv"
 )
 
 func TestUnknownChannel(t *testing.T) {
@@ -50,11 +53,10 @@ func TestDirOfEachRelease(t *testing.T) {
 	}
 }
 
-// TestInstallVersions applies each release's experimental channel to the
-// cluster `make test` brought up, and ends with v1.6.3's as the other tests
-// expect. v1.7.0 has a CRD v1.6.3 lacks (XTelemetryPolicy): going back is
-// refused without prune, naming it.
-func TestInstallVersions(t *testing.T) {
+// TestInstallExperimental applies v1.6.3's experimental channel to the
+// cluster `make test` brought up (idempotent: the same CRDs every time, so
+// the tests running beside it are not disturbed).
+func TestInstallExperimental(t *testing.T) {
 	kubeconfig := os.Getenv(harness.KubeconfigEnv)
 	if kubeconfig == "" {
 		t.Skipf("%s is not set: run `make test`, which brings the local cluster up", harness.KubeconfigEnv)
@@ -63,8 +65,29 @@ func TestInstallVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := Install(context.Background(), cfg, Experimental); err != nil || n != 13 {
+		t.Fatalf("%d CRDs established, the experimental channel of v1.6.3 has 13: %v", n, err)
+	}
+}
+
+// TestInstallVersions switches one API server (envtest: its own, so no
+// other test sees the switch) between the releases. v1.7.0 has a CRD
+// v1.6.3 lacks (XTelemetryPolicy): going back is refused without prune,
+// naming it, before anything is applied.
+func TestInstallVersions(t *testing.T) {
+	assets, cleanup, err := testenv.Assets()
+	if err != nil {
+		t.Skip(err)
+	}
+	defer cleanup()
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("envtest: %v", err)
+	}
+	defer env.Stop()
 	ctx := context.Background()
-	if n, err := InstallVersion(ctx, cfg, gatewayapi.V170, Experimental, true); err != nil || n != 14 {
+	if n, err := InstallVersion(ctx, cfg, gatewayapi.V170, Experimental, false); err != nil || n != 14 {
 		t.Fatalf("v1.7.0: %d CRDs established, want 14: %v", n, err)
 	}
 	_, err = Install(ctx, cfg, Experimental)
@@ -72,6 +95,9 @@ func TestInstallVersions(t *testing.T) {
 		t.Fatalf("v1.6.3 over v1.7.0 without prune: %v", err)
 	}
 	if n, err := InstallVersion(ctx, cfg, gatewayapi.V163, Experimental, true); err != nil || n != 13 {
-		t.Fatalf("v1.6.3: %d CRDs established, want 13: %v", n, err)
+		t.Fatalf("v1.6.3 with prune: %d CRDs established, want 13: %v", n, err)
+	}
+	if _, err := InstallVersion(ctx, cfg, gatewayapi.V163, Standard, false); err == nil || !strings.Contains(err.Error(), "xmeshes") {
+		t.Fatalf("standard over experimental without prune: %v", err)
 	}
 }
