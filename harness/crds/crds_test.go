@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
-
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"gamma-conformance/gatewayapi"
