@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"gamma-conformance/gatewayapi"
 	"gamma-conformance/harness"
@@ -74,22 +73,12 @@ func TestInstallExperimental(t *testing.T) {
 // v1.6.3 lacks (XTelemetryPolicy): going back is refused without prune,
 // naming it, before anything is applied.
 func TestInstallVersions(t *testing.T) {
-	assets, cleanup, err := testenv.Assets()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer cleanup()
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest: %v", err)
-	}
-	defer env.Stop()
+	cfg := testenv.Start(t)
 	ctx := context.Background()
 	if n, err := InstallVersion(ctx, cfg, gatewayapi.V170, Experimental, false); err != nil || n != 14 {
 		t.Fatalf("v1.7.0: %d CRDs established, want 14: %v", n, err)
 	}
-	_, err = Install(ctx, cfg, Experimental)
+	_, err := Install(ctx, cfg, Experimental)
 	if err == nil || !strings.Contains(err.Error(), "xtelemetrypolicies.gateway.networking.x-k8s.io (v1.7.0 experimental)") || !strings.Contains(err.Error(), "--prune") {
 		t.Fatalf("v1.6.3 over v1.7.0 without prune: %v", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/mod/semver"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+
+	"gamma-conformance/reportgen"
 )
 
 const (
@@ -142,7 +144,7 @@ func consistency(rep *confv1.ConformanceReport) []Broken {
 			}{"extended", p.Extended.Status})
 		}
 		for _, l := range levels {
-			if want := resultOf(l.s.Statistics); l.s.Result != want {
+			if want := reportgen.StatusResult(l.s); l.s.Result != want {
 				bad("profile %s %s: result %q, but Failed=%d Skipped=%d make it %q", p.Name, l.name, l.s.Result, l.s.Failed, l.s.Skipped, want)
 			}
 			if n := len(l.s.SkippedTests); n != int(l.s.Skipped) {
@@ -157,18 +159,6 @@ func consistency(rep *confv1.ConformanceReport) []Broken {
 		}
 	}
 	return out
-}
-
-// resultOf follows compileResults of conformance/utils/suite/reports.go.
-func resultOf(s confv1.Statistics) confv1.Result {
-	switch {
-	case s.Failed > 0:
-		return confv1.Failure
-	case s.Skipped > 0:
-		return confv1.Partial
-	default:
-		return confv1.Success
-	}
 }
 
 // summaryOf follows buildSummary and buildReportSummary of
