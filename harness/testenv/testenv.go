@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"gamma-conformance/harness/internal/artifacts"
 )
@@ -42,4 +46,23 @@ func Assets() (dir string, cleanup func(), err error) {
 		}
 	}
 	return dir, cleanup, nil
+}
+
+// Start starts an envtest API server (with etcd) for the test and stops it
+// when the test ends; without the binaries the test is skipped, saying how
+// to build them.
+func Start(t testing.TB) *rest.Config {
+	t.Helper()
+	assets, cleanup, err := Assets()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(cleanup)
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("envtest: %v", err)
+	}
+	t.Cleanup(func() { env.Stop() })
+	return cfg
 }
