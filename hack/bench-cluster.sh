@@ -11,7 +11,8 @@ set -euo pipefail
 gammaconf=$1 out=$(realpath -m "$2"); shift 2
 : "${GAMMA_KUBECONFIG:?run me through hack/test-with-cluster.sh}"
 go test -run '^$' -bench . -benchtime=1x -timeout 60m "$@"
-"$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --channel experimental >&2
+# The suite binary measured here is the root module's (Gateway API v1.6.3).
+"$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --version v1.6.3 --prune --channel experimental >&2
 "$gammaconf" mesh install --kubeconfig "$GAMMA_KUBECONFIG" --work-dir "$out/mesh" >&2
 # The same upstream flags go to this suite binary and to the upstream runner
 # alone: the reference mesh's (package pipeline, GAMMA_BENCH_REFERENCE=1).

@@ -11,7 +11,7 @@
 set -euo pipefail
 gammaconf=$1 out=$(realpath -m "$2") runs=$3
 : "${GAMMA_KUBECONFIG:?run me through hack/test-with-cluster.sh}"
-"$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --channel experimental >&2
+"$gammaconf" crds install --kubeconfig "$GAMMA_KUBECONFIG" --version v1.6.3 --prune --channel experimental >&2
 "$gammaconf" mesh install --kubeconfig "$GAMMA_KUBECONFIG" --work-dir "$out/mesh" >&2
 rm -rf "$out/flake"
 timeout "${FLAKE_HOG_LIMIT:-50m}" sh -c 'while :; do :; done' &

@@ -26,3 +26,11 @@ chromium: ## install Debian's chromium (headless HTML rendering test) when missi
 .PHONY: reportgen-test
 reportgen-test: chromium ## report renderer tests, including the page rendered in headless Chromium (no cluster)
 	go test -count=1 ./reportgen/... && go test -count=1 -run 'Report|Badge' ./cmd/gammaconf
+
+# Every committed upstream report (not our semantics reports, which are not
+# submitted upstream).
+SUBMITTED_REPORTS = $(filter-out %-semantics-report.yaml,$(wildcard reports/v*/*/*-report.yaml))
+
+.PHONY: reports-check
+reports-check: gammaconf ## apply upstream's submission rules to every committed upstream report (gammaconf report --check)
+	$(GAMMACONF) report $(addprefix --check ,$(SUBMITTED_REPORTS))

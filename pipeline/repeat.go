@@ -13,7 +13,7 @@ import (
 
 // Repeat runs the suite n times against one cluster, each run into
 // <OutputDir>/runs/<k>, and merges them into <OutputDir>/results.json
-// (results.Merge: passes / runs, median and longest duration per test;
+// (results.MergeRepeats: passes / runs, median and longest duration per test;
 // a test that both passed and failed is flaky). The first run's upstream
 // report is copied beside it verbatim. After each run it prints the
 // figures so far: flake_runs=<k> and flaky_tests=<tests that were ever
@@ -38,7 +38,7 @@ func Repeat(ctx context.Context, s Suite, n int, stdout, log io.Writer) (*result
 			return merged, fmt.Errorf("run %d of %d wrote no results: %w", k, n, rerr)
 		}
 		runs = append(runs, r)
-		if merged, rerr = results.Merge(runs); rerr != nil {
+		if merged, rerr = results.MergeRepeats(runs); rerr != nil {
 			return merged, rerr
 		}
 		fmt.Fprintf(log, "flake_runs=%d\nflaky_tests=%d\n", k, len(unsteady(merged)))

@@ -67,7 +67,7 @@ func Implications(version string) ([]Implication, error) {
 			known = append(known, v)
 		}
 		sort.Strings(known)
-		return nil, fmt.Errorf("Gateway API version %q: no feature mapping for it (known: %s); install the CRDs of a known version", version, strings.Join(known, ", "))
+		return nil, fmt.Errorf("no feature mapping for Gateway API version %q (known: %s); install the CRDs of a known version", version, strings.Join(known, ", "))
 	}
 	return m, nil
 }

@@ -129,9 +129,9 @@ func (p *profileBuilder) add(id string, o results.Outcome, extended bool) {
 
 // compile sets results and the summary like the upstream compileResults.
 func (p *profileBuilder) compile(supported, unsupported []string) confv1.ProfileReport {
-	p.Core.Result = result(p.Core)
+	p.Core.Result = StatusResult(p.Core)
 	if p.Extended != nil {
-		p.Extended.Result = result(p.Extended.Status)
+		p.Extended.Result = StatusResult(p.Extended.Status)
 		p.Extended.SupportedFeatures = sorted(supported)
 		p.Extended.UnsupportedFeatures = sorted(unsupported)
 	}
@@ -139,7 +139,11 @@ func (p *profileBuilder) compile(supported, unsupported []string) confv1.Profile
 	return p.ProfileReport
 }
 
-func result(s confv1.Status) confv1.Result {
+// StatusResult is the result the upstream suite gives a status from its
+// statistics (compileResults of conformance/utils/suite/reports.go, the same
+// in v1.6.3 and v1.7.0): failure if a test failed, else partial if one was
+// skipped, else success.
+func StatusResult(s confv1.Status) confv1.Result {
 	switch {
 	case s.Failed > 0:
 		return confv1.Failure

@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"path/filepath"
 	"slices"
 	"sort"
 
@@ -20,23 +19,7 @@ func Combine(meta results.Results, resultsPath string, up *upstream.Results, sem
 	r := meta
 	r.SchemaVersion = results.SchemaVersion
 	if up != nil {
-		r.Profiles = append(r.Profiles, up.Profiles...)
-		r.Tests = append(r.Tests, up.Tests...)
-		for _, p := range up.Options.ConformanceProfiles {
-			r.Run.ConformanceProfiles = append(r.Run.ConformanceProfiles, string(p))
-		}
-		r.Run.SupportedFeatures = append(r.Run.SupportedFeatures, up.SupportedFeatures...)
-		for _, e := range up.Options.ExemptFeatures {
-			r.Run.ExemptFeatures = append(r.Run.ExemptFeatures, string(e))
-		}
-		r.Run.Mode = up.Options.Mode
-		if up.Report != nil {
-			r.GatewayAPI = results.GatewayAPI{Version: up.Report.GatewayAPIVersion, Channel: up.Report.GatewayAPIChannel}
-			r.UpstreamReport = up.ReportPath
-			if rel, err := filepath.Rel(filepath.Dir(resultsPath), up.ReportPath); err == nil {
-				r.UpstreamReport = rel
-			}
-		}
+		up.AddTo(&r, resultsPath)
 	}
 	if sem != nil {
 		r.Profiles = append(r.Profiles, sem.Profiles...)

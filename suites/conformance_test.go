@@ -8,9 +8,9 @@ import (
 
 	"github.com/onsi/ginkgo/v2"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
-	"sigs.k8s.io/gateway-api/conformance"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 
+	"gamma-conformance/suites/internal/cli"
 	"gamma-conformance/suites/internal/config"
 	"gamma-conformance/suites/semantics"
 	"gamma-conformance/suites/upstream"
@@ -33,24 +33,7 @@ func TestUpstream(t *testing.T) {
 	requireCluster(t)
 	phase.Store(phaseUpstream)
 	defer phase.Store(phaseNone)
-	opts := conformance.DefaultOptions(t)
-	if flagSet("report-output") {
-		if err := opts.Implementation.Validate(); err != nil {
-			t.Fatalf("--report-output needs the implementation flags (--organization, --project, --url, --version, --contact): %v", err)
-		}
-	} else {
-		opts.ReportOutputPath = config.Current.UpstreamReport()
-	}
-	res := upstream.Run(t, upstream.Config{
-		Options:       opts,
-		DumpOnFailure: config.Current.DumpOnFailure,
-		DumpDir:       config.Current.DumpDir,
-		Start:         runStart,
-		Rerun: func(test string) string {
-			return rerunCommand("TestUpstream", "--run-test="+test)
-		},
-		FailureText: capture.Output,
-	})
+	res := cli.RunUpstream(t, runStart, capture, "TestUpstream")
 	ranMu.Lock()
 	upRes = &res
 	ranMu.Unlock()

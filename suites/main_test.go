@@ -1,7 +1,6 @@
 package suites
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,18 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
-
 	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/cli"
 	"gamma-conformance/suites/internal/config"
 	"gamma-conformance/suites/internal/gotest"
 	"gamma-conformance/suites/internal/kube"
 	"gamma-conformance/suites/semantics"
-	"gamma-conformance/suites/upstream"
 )
 
 // capture holds the go test output of this run, for upstream failure text.
@@ -83,22 +77,9 @@ func writeResults() (*results.Results, error) {
 		return nil, nil
 	}
 	f := config.Current
-	meta := results.Results{
-		SuiteVersion: f.SuiteVersion,
-		Implementation: results.Implementation{
-			Organization: flagLookupValue("organization"),
-			Project:      flagLookupValue("project"),
-			URL:          flagLookupValue("url"),
-			Version:      flagLookupValue("version"),
-			Contact:      featureFlag("contact"),
-		},
-		Run: results.Run{
-			Start: runStart, End: time.Now(), Mode: flagLookupValue("mode"),
-			ControllerName: f.ControllerName, Command: os.Args[0], Args: os.Args[1:],
-		},
-	}
+	meta := cli.Meta(runStart)
 	if up == nil || up.Report == nil {
-		meta.GatewayAPI = installedGatewayAPI()
+		meta.GatewayAPI = cli.InstalledGatewayAPI()
 	}
 	r := Combine(meta, f.ResultsOutput, up, sem)
 	if err := results.Write(f.ResultsOutput, r); err != nil {
@@ -108,35 +89,6 @@ func writeResults() (*results.Results, error) {
 	progress("results written to %s: upstream %d passed %d failed %d skipped %d not-supported; semantics %d passed %d failed %d skipped %d not-supported",
 		f.ResultsOutput, u.Passed, u.Failed, u.Skipped, u.NotSupported, s.Passed, s.Failed, s.Skipped, s.NotSupported)
 	return r, nil
-}
-
-// installedGatewayAPI reads the bundle version and channel of the installed
-// HTTPRoute CRD, for runs without the upstream part.
-func installedGatewayAPI() results.GatewayAPI {
-	unknown := results.GatewayAPI{Version: "UNDEFINED", Channel: "UNDEFINED"}
-	c, err := binaryCluster()
-	if err != nil {
-		return unknown
-	}
-	crd := &unstructured.Unstructured{}
-	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
-		return unknown
-	}
-	a := crd.GetAnnotations()
-	return results.GatewayAPI{Version: a["gateway.networking.k8s.io/bundle-version"], Channel: a["gateway.networking.k8s.io/channel"]}
-}
-
-// binaryCluster is an API client for the binary's own needs (CRD version,
-// cleanup after an interrupt), from --kubeconfig.
-func binaryCluster() (*kube.Cluster, error) {
-	rc, err := ctrlconfig.GetConfig()
-	if err != nil {
-		return nil, err
-	}
-	return kube.NewCluster(rc, kube.Options{})
 }
 
 // negativeControlExit turns a no-mesh run into a verdict: failures are
@@ -153,19 +105,6 @@ func negativeControlExit(r *results.Results) int {
 	c := r.Count(results.Semantics)
 	progress("negative control holds: %d specs failed with no mesh, %d controls passed", c.Failed, c.Passed)
 	return 0
-}
-
-// requireCluster skips the calling suite unless a cluster was named: with
-// --kubeconfig, or from inside a pod. A plain `go test ./...` then runs no
-// conformance suite by accident.
-func requireCluster(t *testing.T) {
-	t.Helper()
-	if !flagSet("kubeconfig") && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
-		t.Skip("no cluster named: pass --kubeconfig=<file> to run the conformance suites")
-	}
-	if err := os.MkdirAll(config.Current.OutputDir, 0o755); err != nil {
-		t.Fatalf("--output-dir=%s: %v (fix: pass a writable folder)", config.Current.OutputDir, err)
-	}
 }
 
 // Which suite is running, for the interrupt handler.
@@ -199,15 +138,7 @@ func handleInterrupts() {
 			progress("interrupted: stopping the semantics suite after cleanup (interrupt again to exit now)")
 			continue
 		}
-		progress("interrupted: cleaning up, then exiting (interrupt again to exit now)")
-		if c, err := binaryCluster(); err == nil && flagLookupValue("cleanup-base-resources") != "false" {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := upstream.DeleteNamespaces(ctx, c); err != nil {
-				progress("cleanup: %v", err)
-			}
-			cancel()
-		}
-		os.Exit(130)
+		cli.CleanupUpstreamAndExit(runStart)
 	}
 }
 

@@ -2,24 +2,12 @@ package suites
 
 import (
 	"flag"
-	"os"
 	"strings"
 	"testing"
 	"time"
 )
 
 // Tests of the suite's own helpers; they need no cluster.
-
-func TestRerunCommandReplacesSelection(t *testing.T) {
-	saved := os.Args
-	defer func() { os.Args = saved }()
-	os.Args = []string{"/bin/suites.test", "-test.run", "Test.*", "--kubeconfig=/k", "--ginkgo.focus=old", "--skip-tests", "A,B", "--all-features", "--namespace-labels=a=b c"}
-	got := rerunCommand("TestSemantics", "--ginkgo.focus=^x y$")
-	want := `/bin/suites.test '-test.run=^TestSemantics$' --kubeconfig=/k --all-features '--namespace-labels=a=b c' '--ginkgo.focus=^x y$'`
-	if got != want {
-		t.Errorf("rerun\n got %s\nwant %s", got, want)
-	}
-}
 
 func TestUpstreamDurationsFromVerboseOutput(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

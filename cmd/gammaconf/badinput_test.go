@@ -12,7 +12,6 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"gamma-conformance/harness/testenv"
 )
@@ -102,17 +101,7 @@ func TestUnknownFeatureName(t *testing.T) {
 }
 
 func TestExistingClusterWithoutGatewayAPI(t *testing.T) {
-	assets, cleanup, err := testenv.Assets()
-	if err != nil {
-		t.Skip(err)
-	}
-	defer cleanup()
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest: %v", err)
-	}
-	defer env.Stop()
+	cfg := testenv.Start(t)
 	kubeconfig := writeKubeconfig(t, cfg.Host, func(c *clientcmdapi.Cluster, u *clientcmdapi.AuthInfo) {
 		c.CertificateAuthorityData = cfg.CAData
 		u.ClientCertificateData, u.ClientKeyData = cfg.CertData, cfg.KeyData
@@ -177,4 +166,8 @@ func TestRepeatMustBePositive(t *testing.T) {
 	oneError(t, exitUsage, "--repeat 0: must be at least 1", "run", "--repeat", "0")
 	oneError(t, exitUsage, "--repeat 3|1 with --negative-control", "run", "--repeat", "3", "--negative-control")
 	oneError(t, exitUsage, `unknown provider "docker"`, "conformance", "--provider=docker")
+}
+
+func TestUnknownGatewayAPIVersion(t *testing.T) {
+	oneError(t, exitUsage, `unknown Gateway API version "v1.5.1": this harness runs v1.7.0 or v1.6.3`, "crds", "install", "--version", "v1.5.1", "--kubeconfig", "/nonexistent")
 }

@@ -31,6 +31,7 @@ func noArgs(_ *cobra.Command, args []string) error {
 func reportCommand() *cobra.Command {
 	var resultsPath, output string
 	var readme bool
+	var checks []string
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "render the reports of a saved run (no cluster needed)",
@@ -44,11 +45,21 @@ Writes into the output folder:
   report.html                                       self-contained page
   badges/<profile>.svg                              one badge per profile
   README.md                                         with --readme: the reports table
-` + exitCodes,
+
+With --check FILE.yaml it renders nothing: it applies upstream's rules to an
+upstream ConformanceReport before you submit it (see --check).
+` + exitCodes + checkExitCodes,
 		Example: `  gammaconf report --results out/suites
-  gammaconf report --results out/suites/results.json --output reports/v1.6/my-mesh --readme`,
+  gammaconf report --results out/suites/results.json --output reports/v1.6/my-mesh --readme
+  gammaconf report --check reports/v1.7/my-mesh/experimental-v1.2.3-default-report.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(checks) > 0 {
+				if resultsPath != "" || output != "" || readme {
+					return &exitError{exitUsage, fmt.Errorf("--check renders nothing: use it without --results, --output and --readme")}
+				}
+				return checkReports(cmd.OutOrStdout(), checks)
+			}
 			start := time.Now()
 			if resultsPath == "" {
 				return &exitError{exitUsage, fmt.Errorf("--results is required: pass a run's results.json or the folder that holds it")}
@@ -83,6 +94,7 @@ Writes into the output folder:
 	}
 	cmd.Flags().StringVar(&resultsPath, "results", "", "results.json of a run, or the folder that holds it (required)")
 	cmd.Flags().StringVar(&output, "output", "", "folder to write into (default: the folder of the results file)")
+	cmd.Flags().StringArrayVar(&checks, "check", nil, "check an upstream ConformanceReport YAML against upstream's submission rules of its Gateway API version (repeatable); exit 2 when a rule is broken")
 	cmd.Flags().BoolVar(&readme, "readme", false, "also write README.md listing every report in the output folder (for reports/<version>/<impl>/)")
 	return cmd
 }

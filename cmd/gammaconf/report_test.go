@@ -81,7 +81,7 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if row := "| standard | v2.0.0 | default | [standard-v2.0.0-default-report.yaml](./standard-v2.0.0-default-report.yaml) | [standard-v2.0.0-default-semantics-report.yaml](./standard-v2.0.0-default-semantics-report.yaml) |"; !strings.Contains(string(readme), row) {
+	if row := "| standard | v2.0.0 | default | [v2.0.0 report](./standard-v2.0.0-default-report.yaml) | [standard-v2.0.0-default-semantics-report.yaml](./standard-v2.0.0-default-semantics-report.yaml) |"; !strings.Contains(string(readme), row) {
 		t.Errorf("README lacks the report row %q:\n%s", row, readme)
 	}
 }

@@ -193,10 +193,12 @@ func TestClusterSmoke(t *testing.T) {
 			t.Fatalf("the server's log does not show the client's requests: %v", err)
 		}
 	})
-	t.Run("echo-advanced image with the upstream mesh arguments", func(t *testing.T) {
-		e.pod(t, "echo", artifacts.EchoImage, "--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key")
-		e.eventually(t, "echo", "StatusCode=200", "client", "http://web/echo")
-	})
+	for name, image := range map[string]string{"echo": artifacts.EchoImage, "echo17": artifacts.EchoImageV17} {
+		t.Run(image+" with the upstream mesh arguments", func(t *testing.T) {
+			e.pod(t, name, image, "--tcp=9090", "--port=8080", "--grpc=7070", "--port=8443", "--tls=8443", "--crt=/cert.crt", "--key=/cert.key")
+			e.eventually(t, name, "StatusCode=200", "client", "http://web/echo")
+		})
+	}
 	t.Run("NET_ADMIN in an init container", e.netAdmin)
 	t.Run("service account token and TokenReview", func(t *testing.T) {
 		// What a controller's webhook authentication relies on.

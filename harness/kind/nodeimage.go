@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -49,11 +51,14 @@ func nodeImage(ctx context.Context, cache string, log *progress.Log) (ref, archi
 		return "", "", err
 	}
 	pkgs := strings.Join(nodePackages, ",")
-	sum := sha256.Sum256([]byte(strings.Join([]string{artifacts.KubernetesVersion, KindVersion, recipe, set.KubeDir, set.Etcd, pkgs}, "|")))
-	key := hex.EncodeToString(sum[:4])
-	ref = "gamma-conformance.local/kind-node:" + artifacts.KubernetesVersion + "-" + key
+	// The preloaded image tarballs are named after their inputs, so a new
+	// image (e.g. another Gateway API release's echo image) gives a new key.
+	key := append([]string{artifacts.KubernetesVersion, KindVersion, recipe, set.KubeDir, set.Etcd, pkgs}, slices.Sorted(maps.Values(set.Images))...)
+	sum := sha256.Sum256([]byte(strings.Join(key, "|")))
+	tag := hex.EncodeToString(sum[:4])
+	ref = "gamma-conformance.local/kind-node:" + artifacts.KubernetesVersion + "-" + tag
 	dir := filepath.Join(cache, "kind")
-	archive = filepath.Join(dir, "node-"+key+".tar")
+	archive = filepath.Join(dir, "node-"+tag+".tar")
 	if _, err := os.Stat(archive); err == nil {
 		return ref, archive, nil
 	}

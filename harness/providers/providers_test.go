@@ -85,7 +85,8 @@ func TestOpenUsesTheRecordedProvider(t *testing.T) {
 // the Gateway API CRDs: Create adopts the cluster, Destroy leaves it
 // answering, images are refused with the fix.
 func TestExistingAdoptsARealCluster(t *testing.T) {
-	cfg, kubeconfig := testenv.Start(t)
+	cfg := testenv.Start(t)
+	kubeconfig := testenv.Kubeconfig(t, cfg)
 	ctx := context.Background()
 	if _, err := crds.Install(ctx, cfg, crds.Standard); err != nil {
 		t.Fatal(err)

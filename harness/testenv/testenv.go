@@ -1,7 +1,7 @@
 // Package testenv hands controller-runtime's envtest the kube-apiserver, etcd
 // and kubectl that the harness builds offline into its cache, so integration
-// tests run a real API server with nothing downloaded (Assets), and starts
-// one for a test with a kubeconfig (Start).
+// tests run a real API server with nothing downloaded (Assets), starts one
+// for a test (Start) and writes its kubeconfig (Kubeconfig).
 package testenv
 
 import (
@@ -51,31 +51,38 @@ func Assets() (dir string, cleanup func(), err error) {
 	return dir, cleanup, nil
 }
 
-// Start starts a real API server and etcd (envtest) for the test, writes
-// a kubeconfig for it and stops it when the test ends. It skips the test
-// when the binaries are missing (see Assets).
-func Start(tb testing.TB) (cfg *rest.Config, kubeconfig string) {
-	tb.Helper()
+// Start starts an envtest API server (with etcd) for the test and stops it
+// when the test ends; without the binaries the test is skipped, saying how
+// to build them.
+func Start(t testing.TB) *rest.Config {
+	t.Helper()
 	assets, cleanup, err := Assets()
 	if err != nil {
-		tb.Skip(err)
+		t.Skip(err)
 	}
-	tb.Cleanup(cleanup)
+	t.Cleanup(cleanup)
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err = env.Start()
+	cfg, err := env.Start()
 	if err != nil {
-		tb.Fatalf("envtest: %v", err)
+		t.Fatalf("envtest: %v", err)
 	}
-	tb.Cleanup(func() { _ = env.Stop() })
+	t.Cleanup(func() { env.Stop() })
+	return cfg
+}
+
+// Kubeconfig writes a kubeconfig for the API server of cfg (as Start
+// returns it) into the test's temporary directory and returns its path.
+func Kubeconfig(tb testing.TB, cfg *rest.Config) string {
+	tb.Helper()
 	kc := clientcmdapi.Config{
 		Clusters:       map[string]*clientcmdapi.Cluster{"envtest": {Server: cfg.Host, CertificateAuthorityData: cfg.CAData}},
 		AuthInfos:      map[string]*clientcmdapi.AuthInfo{"envtest": {ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}},
 		Contexts:       map[string]*clientcmdapi.Context{"envtest": {Cluster: "envtest", AuthInfo: "envtest"}},
 		CurrentContext: "envtest",
 	}
-	kubeconfig = filepath.Join(tb.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(kc, kubeconfig); err != nil {
+	path := filepath.Join(tb.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(kc, path); err != nil {
 		tb.Fatal(err)
 	}
-	return cfg, kubeconfig
+	return path
 }

@@ -5,13 +5,13 @@ import (
 	"slices"
 )
 
-// Merge makes one Results of the runs of a repeated run (the same suites,
+// MergeRepeats makes one Results of the runs of a repeated run (the same suites,
 // N times, against one cluster): per test, how many runs ran it and passed
 // it, and the median and longest duration. A test that both passed and
 // failed is Flaky; one that always failed keeps the first failure text;
 // the outcome of a test every run skipped is the first run's. Metadata is
 // the first run's, with the last run's end time.
-func Merge(runs []*Results) (*Results, error) {
+func MergeRepeats(runs []*Results) (*Results, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("merge: no runs")
 	}

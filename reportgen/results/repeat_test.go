@@ -24,7 +24,7 @@ func TestMergeTellsFlakyFromPassAndFail(t *testing.T) {
 		run(t0.Add(time.Minute), map[string]Outcome{"steady": Passed, "broken": Failed, "flaky": Failed, "unclaimed": NotSupported}, 3),
 		run(t0.Add(2*time.Minute), map[string]Outcome{"steady": Passed, "broken": Failed, "flaky": Passed, "unclaimed": NotSupported}, 2),
 	}
-	m, err := Merge(runs)
+	m, err := MergeRepeats(runs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestMergeTellsFlakyFromPassAndFail(t *testing.T) {
 	if !m.Run.End.Equal(t0.Add(2 * time.Minute)) {
 		t.Errorf("end %v", m.Run.End)
 	}
-	if _, err := Merge(nil); err == nil {
+	if _, err := MergeRepeats(nil); err == nil {
 		t.Error("merge of no runs succeeded")
 	}
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	"k8s.io/client-go/rest"
 
+	"gamma-conformance/gatewayapi"
 	"gamma-conformance/profiles"
 )
 
-// DefaultEchoImage is the image of the upstream mesh fixture (Istio's echo
-// server and its exec-based client). The harness builds and preloads it; it
-// is never pulled.
-const DefaultEchoImage = "registry.k8s.io/gateway-api/echo-advanced:v1.5.1"
+// DefaultEchoImage is the image of the upstream v1.6.3 mesh fixture (Istio's
+// echo server and its exec-based client). The harness builds and preloads
+// it beside v1.7.0's (the same binaries); it is never pulled.
+const DefaultEchoImage = gatewayapi.EchoImageV163
 
 // Config is everything a run of the semantics suite needs. The zero value of
 // every field but RESTConfig is usable: Defaults fills them in.

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 
+	"gamma-conformance/gatewayapi"
 	"gamma-conformance/harness/images"
 	"gamma-conformance/harness/internal/progress"
 )
@@ -36,13 +37,15 @@ const (
 	IstioVersion = "v0.0.0-20260827124520-eed52ebb66ad"
 )
 
-// Image references preloaded into every cluster. EchoImage is exactly the
-// image the upstream gateway-api v1.6.3 mesh manifests use.
+// Image references preloaded into every cluster. EchoImage and
+// EchoImageV17 are exactly the images the upstream gateway-api v1.6.3 and
+// v1.7.0 mesh manifests use.
 const (
 	PauseImage   = "registry.k8s.io/pause:3.10"
 	Pause2Image  = "registry.k8s.io/pause:3.10.2"
 	CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
-	EchoImage    = "registry.k8s.io/gateway-api/echo-advanced:v1.5.1"
+	EchoImage    = gatewayapi.EchoImageV163
+	EchoImageV17 = gatewayapi.EchoImageV170
 )
 
 // KubeBinaries are the Kubernetes commands built.
@@ -117,12 +120,9 @@ func Ensure(ctx context.Context, cache string, log *progress.Log) (*Set, error) 
 		{Ref: PauseImage, Entrypoint: []string{"/pause"}, Files: []images.File{{Dst: "/pause", Src: filepath.Join(pause, "pause")}}},
 		{Ref: Pause2Image, Entrypoint: []string{"/pause"}, Files: []images.File{{Dst: "/pause", Src: filepath.Join(pause, "pause")}}},
 		{Ref: CoreDNSImage, Entrypoint: []string{"/coredns"}, Files: []images.File{{Dst: "/coredns", Src: filepath.Join(coredns, "coredns")}}},
-		{Ref: EchoImage, Entrypoint: []string{"/usr/local/bin/server"}, Files: []images.File{
-			{Dst: "/usr/local/bin/server", Src: filepath.Join(echo, "server")},
-			{Dst: "/usr/local/bin/client", Src: filepath.Join(echo, "client")},
-			{Dst: "/cert.crt", Src: filepath.Join(echo, "cert.crt")},
-			{Dst: "/cert.key", Src: filepath.Join(echo, "cert.key")},
-		}},
+	}
+	for _, ref := range gatewayapi.EchoImages() {
+		imgs = append(imgs, echoImage(ref, echo))
 	}
 	for _, img := range imgs {
 		out := filepath.Join(cache, "images", imageFileName(img))
@@ -138,6 +138,27 @@ func Ensure(ctx context.Context, cache string, log *progress.Log) (*Set, error) 
 		}
 	}
 	return set, nil
+}
+
+// echoImage is the echo image of an upstream mesh fixture, from the Istio
+// echo binaries in dir. Upstream, both are Istio's app image
+// (pkg/test/echo/docker/Dockerfile.app): v1.6.3's echo-advanced:v1.5.1 is
+// FROM gcr.io/istio-release/app:1.21.2, v1.7.0's
+// conformance/echo-advanced:v0.1.0 (gateway-api-conformance-images v0.1.0,
+// docker/Dockerfile.echo-advanced) is FROM gcr.io/istio-release/app:1.30.3
+// and adds nothing. Here both are the same files, built from the one
+// istio.io/istio version the module proxy serves (IstioVersion): the
+// server as entrypoint, the client, and Istio's test certificate as
+// /cert.crt and /cert.key; the layer is byte-identical, so a node stores it
+// once. (Istio's image also runs as uid 1338 on its base image; ours has no
+// base and runs as the pod says.)
+func echoImage(ref, dir string) images.Image {
+	return images.Image{Ref: ref, Entrypoint: []string{"/usr/local/bin/server"}, Files: []images.File{
+		{Dst: "/usr/local/bin/server", Src: filepath.Join(dir, "server")},
+		{Dst: "/usr/local/bin/client", Src: filepath.Join(dir, "client")},
+		{Dst: "/cert.crt", Src: filepath.Join(dir, "cert.crt")},
+		{Dst: "/cert.key", Src: filepath.Join(dir, "cert.key")},
+	}}
 }
 
 // imageFileName names an image tarball after its reference and the cache

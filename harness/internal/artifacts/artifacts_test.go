@@ -1,8 +1,12 @@
 package artifacts
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"gamma-conformance/gatewayapi"
 )
 
 func TestRewriteKubernetesGoMod(t *testing.T) {
@@ -25,5 +29,21 @@ replace (
 	}
 	if strings.Contains(got, "sample-controller") || strings.Contains(got, "./staging") {
 		t.Errorf("rewritten go.mod still has an unpublished or local module:\n%s", got)
+	}
+}
+
+// TestEchoImages: every supported release's echo image is packed, from the
+// same Istio echo files, each into its own tarball.
+func TestEchoImages(t *testing.T) {
+	refs := gatewayapi.EchoImages()
+	if !slices.Contains(refs, EchoImage) || !slices.Contains(refs, EchoImageV17) {
+		t.Fatalf("echo images %v lack %s or %s", refs, EchoImage, EchoImageV17)
+	}
+	a, b := echoImage(EchoImage, "/cache/istio-echo"), echoImage(EchoImageV17, "/cache/istio-echo")
+	if a.Ref != EchoImage || b.Ref != EchoImageV17 || !reflect.DeepEqual(a.Files, b.Files) || !reflect.DeepEqual(a.Entrypoint, b.Entrypoint) {
+		t.Errorf("echo images differ beyond their names:\n%+v\n%+v", a, b)
+	}
+	if imageFileName(a) == imageFileName(b) {
+		t.Errorf("both echo images would be packed into %s", imageFileName(a))
 	}
 }

@@ -1,5 +1,7 @@
 // Package config holds the suite binary's own flags: the ones the upstream
-// runner does not have. Their names never collide with the upstream flags
+// runner does not have. The v1.7.0 upstream binary (suites/upstream17)
+// registers the same flags, so one command line (pipeline.Suite) runs either;
+// it must not import the semantics suite, which that module does not build. Their names never collide with the upstream flags
 // (registered by sigs.k8s.io/gateway-api/conformance) nor with Ginkgo's
 // (prefixed "ginkgo.") or go test's (prefixed "test.").
 package config
@@ -10,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"gamma-conformance/suites/semantics"
+	"gamma-conformance/gatewayapi"
 )
 
 // Flags are the suite binary's own options.
@@ -43,7 +45,7 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.BoolVar(&f.KeepOnFailure, "keep-on-failure", false, "semantics suite: keep the namespaces of a failed spec for debugging")
 	fs.BoolVar(&f.DumpOnFailure, "dump-on-failure", true, "semantics suite: write routes with status, proxy config dumps, pod logs and events of a failed spec")
 	fs.StringVar(&f.DumpDir, "dump-dir", "", "folder for failure dumps (default <output-dir>/dumps)")
-	fs.StringVar(&f.EchoImage, "echo-image", semantics.DefaultEchoImage, "semantics suite: the echo server and client image (must be present on the nodes)")
+	fs.StringVar(&f.EchoImage, "echo-image", gatewayapi.EchoImageV163, "semantics suite: the echo server and client image (must be present on the nodes)")
 	fs.StringVar(&f.SuiteVersion, "suite-version", "dev", "version of the suites recorded in results.json")
 	fs.BoolVar(&f.NegativeControl, "negative-control", false, "the cluster has no mesh: exit 0 only if every semantics spec that tests mesh behaviour failed and every control passed")
 	fs.StringVar(&f.PolicyController, "policy-controller-name", "", "semantics suite: read only policy ancestor entries written by this controllerName (default: any; a mesh may write policy status under another name than route status)")
