@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/e2e-framework/support"
 
 	"gamma-conformance/harness/images"
-	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/semantics"
 )
@@ -161,15 +160,16 @@ func imageRuns(ctx context.Context, t *testing.T, cfg *envconf.Config) context.C
 
 // semanticsControls calls the semantics library: the two pass-through
 // controls with no routes, which hold on any working cluster. Their
-// feature is extended, so the run claims it. A vendor passes its mesh's
-// NamespaceLabels and claims what its mesh supports (or its MeshName).
+// feature is extended, so the run claims every feature (the selection
+// keeps it to those two specs). A vendor passes its mesh's NamespaceLabels
+// and claims what its mesh supports (SupportedFeatures, or MeshName).
 func semanticsControls(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	res := semantics.Run(t, semantics.Config{
-		RESTConfig:        cfg.Client().RESTConfig(),
-		LabelFilter:       results.ControlLabel,
-		Focus:             []string{"^Pass-through with no routes "},
-		SupportedFeatures: []string{profiles.NoRoutePassThrough},
-		Context:           ctx,
+		RESTConfig:  cfg.Client().RESTConfig(),
+		LabelFilter: results.ControlLabel,
+		Focus:       []string{"^Pass-through with no routes "},
+		AllFeatures: true,
+		Context:     ctx,
 	})
 	if n := res.Count(); n.Passed != 2 || n.Failed != 0 {
 		t.Errorf("semantics controls: %+v, want the 2 pass-through controls with no routes passed", n)
