@@ -58,6 +58,24 @@ type Options struct {
 	// BusyPoll is how long the proxy polls its sockets after a burst of
 	// activity before it lets its thread sleep (DefaultBusyPoll; 0: never).
 	BusyPoll time.Duration
+
+	// The rest is read by Run only.
+
+	// OutboundPort is the port the interception rules redirect to; Run
+	// listens on it on 127.0.0.1 and, when the host has it, ::1.
+	OutboundPort int
+	// AdminAddr serves AdminHandler; ReadyAddr serves ReadyHandler (empty: off).
+	AdminAddr, ReadyAddr string
+	// Stream is the control plane's config stream; unused with ConfigFile.
+	Stream StreamOptions
+	// ConfigFile, when set, runs the proxy standalone: the configuration is
+	// this file's meshconfig.Snapshot (JSON, as /config_dump's "snapshot"
+	// shows it) and never changes, and there is no interception: every
+	// connection to the outbound port is taken as dialed to Destination.
+	ConfigFile string
+	// Destination is the original destination of every connection in
+	// standalone mode; zero: the file's first table's first VIP and port.
+	Destination netip.AddrPort
 }
 
 // DefaultBusyPoll is how long gamma-proxy polls its sockets after each
