@@ -25,6 +25,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,11 @@ const (
 	// maxDrain is how much of a request body the handler left unread is
 	// read to keep the connection; more, and it is closed.
 	maxDrain = 256 << 10
+	// bodyReadTimeout bounds each read of a request body: a client that
+	// sends nothing of its body for this long loses its connection.
+	bodyReadTimeout = 10 * time.Second
+	// lingerTimeout is how long a connection closed on an error reads on.
+	lingerTimeout = 500 * time.Millisecond
 	// smallBody: a response without Content-Length whose handler finishes
 	// having written at most this much gets a Content-Length; otherwise it
 	// is chunked (net/http's bufferBeforeChunkingSize).
@@ -74,7 +80,8 @@ func (s *Server) idleTimeout() time.Duration {
 // handler hijacked it.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	sc := &conn{srv: s, c: c, shut: ctx, base: context.WithoutCancel(ctx), remote: c.RemoteAddr().String()}
-	sc.lr = &HeaderLimit{R: c, Err: errHeaderTooLarge}
+	sc.tr = &timedReader{c: c}
+	sc.lr = &HeaderLimit{R: sc.tr, Err: errHeaderTooLarge}
 	sc.br = bufio.NewReaderSize(sc.lr, 4<<10)
 	sc.bw = bufio.NewWriterSize(c, 4<<10)
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
@@ -92,6 +99,8 @@ type conn struct {
 	shut     context.Context // ends when the server shuts down
 	base     context.Context
 	remote   string
+	tr       *timedReader
+	head     []byte // reused for timedReader.head
 	lr       *HeaderLimit
 	br       *bufio.Reader
 	bw       *bufio.Writer
@@ -112,35 +121,50 @@ func (sc *conn) serveOne() bool {
 		sc.c.SetReadDeadline(sc.deadline)
 	}
 	sc.lr.Left = maxHeaderBytes + 1
+	// http.ReadRequest drops the Host field and leaves an empty one and
+	// none alike: keep the header's bytes to tell them apart (hostField).
+	sc.tr.head, _ = sc.br.Peek(sc.br.Buffered())
+	sc.tr.head = append(sc.head[:0], sc.tr.head...)
+	sc.tr.keep = true
 	req, err := http.ReadRequest(sc.br)
+	sc.tr.keep = false
+	sc.head = sc.tr.head[:0]
 	sc.lr.Left = 0
 	if err != nil {
 		switch {
 		case errors.Is(err, errHeaderTooLarge):
-			sc.fail(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
+			sc.fail(statusError{code: http.StatusRequestHeaderFieldsTooLarge})
 		case err == io.EOF || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isTimeout(err):
 		default:
-			sc.fail(http.StatusBadRequest, err.Error())
+			sc.fail(readError(err))
 		}
 		return false
 	}
-	if req.ProtoMajor != 1 {
-		sc.fail(http.StatusHTTPVersionNotSupported, "unsupported protocol version")
-		return false
+	if req.Host != "" && req.URL.Host == "" {
+		req.Header["Host"] = []string{req.Host} // from the Host field
+	} else if v, ok := hostField(sc.tr.head); ok {
+		req.Header["Host"] = []string{v}
 	}
-	if req.ProtoAtLeast(1, 1) && req.Host == "" && req.Method != http.MethodConnect {
-		sc.fail(http.StatusBadRequest, "missing required Host header")
+	if err := checkRequest(req); err != nil {
+		sc.fail(err.(statusError))
 		return false
 	}
 	if req.Body != http.NoBody {
-		// A body may take longer to arrive than a header.
+		// A body may take longer to arrive than a header, but each of its
+		// reads has bodyReadTimeout (timedReader).
 		sc.c.SetReadDeadline(time.Time{})
 		sc.deadline = time.Time{}
+		sc.tr.on = true
+		defer func() { sc.tr.on = false }()
 	}
 	req.RemoteAddr = sc.remote
-	if e := req.Header["Expect"]; len(e) > 0 {
-		if !strings.EqualFold(e[0], "100-continue") || len(e) > 1 {
-			sc.fail(http.StatusExpectationFailed, "unsupported Expect")
+	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
+	if e, ok := req.Header["Expect"]; ok {
+		if len(e) != 1 || !strings.EqualFold(e[0], "100-continue") {
+			// As net/http's server: any expectation but 100-continue.
+			w.header.Set("Connection", "close")
+			w.WriteHeader(http.StatusExpectationFailed)
+			w.finish()
 			return false
 		}
 		delete(req.Header, "Expect")
@@ -148,7 +172,6 @@ func (sc *conn) serveOne() bool {
 			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
 		}
 	}
-	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
 	if !sc.serveHTTP(w, req.WithContext(sc.base)) || sc.hijacked {
 		return false
 	}
@@ -160,8 +183,11 @@ func (sc *conn) serveOne() bool {
 		return false
 	}
 	if req.Body != http.NoBody {
-		n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1)
-		if n > maxDrain {
+		// A body that ended in an error (a bad chunk, say) leaves the
+		// connection at an unknown point of the byte stream: what follows
+		// must not be read as a request (RFC 9112 7.1, request smuggling).
+		n, err := io.CopyN(io.Discard, req.Body, maxDrain+1)
+		if n > maxDrain || (err != nil && err != io.EOF) {
 			return false
 		}
 		req.Body.Close()
@@ -181,10 +207,70 @@ func (sc *conn) serveHTTP(w *response, r *http.Request) (ok bool) {
 	return true
 }
 
-// fail answers a request that could not be read, then the connection closes.
-func (sc *conn) fail(code int, msg string) {
-	fmt.Fprintf(sc.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", code, http.StatusText(code), len(msg), msg)
+// fail answers a request that could not be read, then the connection
+// closes; the answer is net/http's server's, byte for byte.
+func (sc *conn) fail(e statusError) {
+	status := fmt.Sprintf("%d %s", e.code, http.StatusText(e.code))
+	if e.text != "" {
+		status += ": " + e.text
+	}
+	body := status
+	if e.code == http.StatusNotImplemented {
+		body = "Unsupported transfer encoding"
+	}
+	fmt.Fprintf(sc.bw, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s", status, body)
 	sc.bw.Flush()
+	sc.lingerClose()
+}
+
+// lingerClose ends the connection's writing side and reads what the client
+// still sends for a moment before the connection closes, as net/http's
+// server does after an error: closing with unread bytes would reset the
+// connection, and the client might lose the answer.
+func (sc *conn) lingerClose() {
+	if cw, ok := sc.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	sc.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, sc.c, maxDrain)
+}
+
+// timedReader reads the connection; while on (a request body is read), it
+// gives every read bodyReadTimeout. While a header is read, it keeps a
+// copy of what it read in head (hostField).
+type timedReader struct {
+	c    net.Conn
+	on   bool
+	keep bool
+	head []byte
+}
+
+func (r *timedReader) Read(p []byte) (int, error) {
+	if r.on {
+		r.c.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	}
+	n, err := r.c.Read(p)
+	if r.keep {
+		r.head = append(r.head, p[:n]...)
+	}
+	return n, err
+}
+
+// hostField returns the value of the Host field of the header in head, if
+// it has one.
+func hostField(head []byte) (string, bool) {
+	for len(head) > 0 {
+		line, rest, _ := bytes.Cut(head, []byte("\n"))
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return "", false // the end of the header
+		}
+		if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("host:")) {
+			return string(bytes.Trim(line[5:], " \t")), true
+		}
+		head = rest
+	}
+	return "", false
 }
 
 func isTimeout(err error) bool {

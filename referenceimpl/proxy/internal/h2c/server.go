@@ -1,3 +1,23 @@
+// Package h2c is the proxy's HTTP/2 over cleartext TCP with prior knowledge
+// (h2c, what gRPC speaks in a mesh): a Server that hands each stream of a
+// client's connection to an http.Handler, and a Transport that sends
+// requests to backends over pooled, multiplexed connections.
+//
+// The Server is golang.org/x/net/http2's, configured: it passes the h2spec
+// cases x/net passes, bounds what a connection buffers (flow control
+// windows of 1 MiB per stream and per connection, 250 streams) and checks
+// every frame as RFC 9113 requires. A hand-made server preceded it, 28 %
+// cheaper in CPU per small request, that failed 18 more h2spec cases and
+// could be made to write 72 MB of empty CONTINUATION frames or to buffer
+// 4.5 MB per stalled stream: see referenceimpl/README.md for the figures.
+//
+// The Transport replaces net/http's for the proxy's sake: net/http's starts
+// a goroutine per request and looks its connection pool up by a hashed key;
+// this one runs each request on its caller's goroutine, and the connection
+// under it (internal/ioloop) coalesces the writes.
+//
+// What they do not do: TLS, server push, priorities (ignored), the HTTP/1.1
+// Upgrade to h2c (prior knowledge only, as net/http).
 package h2c
 
 import (
@@ -6,11 +26,17 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"golang.org/x/net/http2"
+)
+
+// Server settings, as advertised to clients.
+const (
+	maxConcurrentStreams = 250
+	maxHeaderListSize    = 1 << 20 // as net/http's DefaultMaxHeaderBytes
+	defaultIdleTimeout   = 5 * time.Minute
 )
 
 // Server serves h2c connections with Handler.
@@ -25,8 +51,6 @@ type Server struct {
 	mu   sync.Mutex
 	shut context.Context // the context whose end shut the connections down last
 }
-
-var handServer = os.Getenv("GAMMA_H2C_HAND") != ""
 
 func (s *Server) idleTimeout() time.Duration {
 	if s.IdleTimeout > 0 {
@@ -50,10 +74,6 @@ func (s *Server) init() {
 // must be the client preface (Sniff). Requests carry ctx's values; when ctx
 // ends, the server sends GOAWAY, lets open streams finish and closes c.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
-	if handServer {
-		s.serveConnHand(ctx, c)
-		return
-	}
 	s.once.Do(s.init)
 	stop := context.AfterFunc(ctx, func() { s.shutdown(ctx) })
 	defer stop()
