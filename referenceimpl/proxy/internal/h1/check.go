@@ -21,7 +21,7 @@ func (e statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.text
 // server gives it: 501 for a transfer coding it does not know (RFC 9112
 // 6.1), 400 for the rest.
 func readError(err error) statusError {
-	if strings.Contains(err.Error(), "unsupported transfer encoding") {
+	if msg := err.Error(); strings.Contains(msg, "unsupported transfer encoding") || strings.Contains(msg, "too many transfer encodings") {
 		return statusError{code: http.StatusNotImplemented}
 	}
 	return statusError{code: http.StatusBadRequest}

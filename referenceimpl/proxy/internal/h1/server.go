@@ -120,7 +120,7 @@ func (sc *conn) serveOne() bool {
 		sc.deadline = now.Add(idle)
 		sc.c.SetReadDeadline(sc.deadline)
 	}
-	sc.lr.Left = maxHeaderBytes + 1
+	sc.lr.Left = maxHeaderBytes + 4096 + 1 // net/http's slack
 	// http.ReadRequest drops the Host field and leaves an empty one and
 	// none alike: keep the header's bytes to tell them apart (hostField).
 	sc.tr.head, _ = sc.br.Peek(sc.br.Buffered())
@@ -149,6 +149,7 @@ func (sc *conn) serveOne() bool {
 		sc.fail(err.(statusError))
 		return false
 	}
+	var body *reqBody
 	if req.Body != http.NoBody {
 		// A body may take longer to arrive than a header, but each of its
 		// reads has bodyReadTimeout (timedReader).
@@ -156,9 +157,11 @@ func (sc *conn) serveOne() bool {
 		sc.deadline = time.Time{}
 		sc.tr.on = true
 		defer func() { sc.tr.on = false }()
+		body = &reqBody{rc: req.Body}
+		req.Body = body
 	}
 	req.RemoteAddr = sc.remote
-	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
+	w := &response{sc: sc, req: req, body: body, header: make(http.Header), contentLength: -1}
 	if e, ok := req.Header["Expect"]; ok {
 		if len(e) != 1 || !strings.EqualFold(e[0], "100-continue") {
 			// As net/http's server: any expectation but 100-continue.
@@ -167,7 +170,6 @@ func (sc *conn) serveOne() bool {
 			w.finish()
 			return false
 		}
-		delete(req.Header, "Expect")
 		if req.ProtoAtLeast(1, 1) && req.Body != http.NoBody {
 			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
 		}
@@ -182,17 +184,53 @@ func (sc *conn) serveOne() bool {
 	if cr, ok := req.Body.(*continueReader); ok && !cr.sent {
 		return false
 	}
-	if req.Body != http.NoBody {
-		// A body that ended in an error (a bad chunk, say) leaves the
-		// connection at an unknown point of the byte stream: what follows
-		// must not be read as a request (RFC 9112 7.1, request smuggling).
-		n, err := io.CopyN(io.Discard, req.Body, maxDrain+1)
-		if n > maxDrain || (err != nil && err != io.EOF) {
-			return false
-		}
-		req.Body.Close()
+	return body == nil || body.drain()
+}
+
+// reqBody is a request body as the handler sees it. Closing it does not
+// read the rest (net/http's body would, without bound): the server does,
+// up to maxDrain, once the handler has returned (drain).
+type reqBody struct {
+	rc     io.ReadCloser
+	eof    bool
+	err    error
+	closed bool
+}
+
+var errBodyClosed = errors.New("http: invalid Read on closed Body")
+
+func (b *reqBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, errBodyClosed
 	}
-	return true
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	} else if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *reqBody) Close() error {
+	b.closed = true
+	return nil
+}
+
+// drain reads what the handler left of the body, so that the next request
+// parses; false: the connection must close. A body that ended in an error
+// (a bad chunk, a timeout) leaves the connection at an unknown point of
+// the byte stream: what follows must not be read as a request (RFC 9112
+// 7.1; request smuggling).
+func (b *reqBody) drain() bool {
+	if b.err != nil {
+		return false
+	}
+	if b.eof {
+		return true
+	}
+	n, err := io.CopyN(io.Discard, b.rc, maxDrain+1)
+	return n <= maxDrain && err == io.EOF
 }
 
 // serveHTTP runs the handler; false: it panicked (http.ErrAbortHandler,
@@ -310,6 +348,7 @@ func (r *continueReader) Read(p []byte) (int, error) {
 type response struct {
 	sc     *conn
 	req    *http.Request
+	body   *reqBody // nil: the request has none
 	header http.Header
 
 	status        int   // final status, 0 until WriteHeader
@@ -329,6 +368,9 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if !w.req.ProtoAtLeast(1, 1) {
+			return // RFC 9110 15.2: no 1xx to an HTTP/1.0 client
+		}
 		// Informational: out at once, the final answer follows.
 		w.writeStatusLine(code)
 		w.writeHeaderFields(w.header, nil)
@@ -464,7 +506,7 @@ func (w *response) commit(final bool) {
 	default:
 		w.closeAfter = true // an HTTP/1.0 body ends with the connection
 	}
-	if w.req.Close || w.sc.shut.Err() != nil || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+	if w.req.Close || w.sc.shut.Err() != nil || (w.body != nil && w.body.err != nil) || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if !w.req.ProtoAtLeast(1, 1) && !httpguts.HeaderValuesContainsToken(w.req.Header["Connection"], "keep-alive") {
