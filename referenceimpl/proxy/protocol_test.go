@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"gamma-conformance/referenceimpl/meshconfig"
 )
@@ -35,7 +37,7 @@ var protocolHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 // startStandaloneProxy builds cmd/gamma-proxy and runs it as a new user
 // would study it: `gamma-proxy run --config-file` with one route to
 // backend on loopback. It returns the proxy's address.
-func startStandaloneProxy(t *testing.T, backend string) string {
+func startStandaloneProxy(t *testing.T, backend string) (addr string, pid int) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "gamma-proxy")
@@ -61,11 +63,11 @@ func startStandaloneProxy(t *testing.T, backend string) string {
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "running standalone") {
 			go io.Copy(io.Discard, stderr)
-			return fmt.Sprintf("127.0.0.1:%d", port)
+			return fmt.Sprintf("127.0.0.1:%d", port), cmd.Process.Pid
 		}
 	}
 	t.Fatalf("gamma-proxy did not start: %v", sc.Err())
-	return ""
+	return "", 0
 }
 
 var backend_ = backend
@@ -114,7 +116,7 @@ func TestH2Spec(t *testing.T) {
 	be.Config.Protocols = serverProtocols()
 	be.Start()
 	t.Cleanup(be.Close)
-	proxyAddr := startStandaloneProxy(t, be.Listener.Addr().String())
+	proxyAddr, _ := startStandaloneProxy(t, be.Listener.Addr().String())
 	base := runH2Spec(t, bin, h2cBaseline(t, protocolHandler))
 	got := runH2Spec(t, bin, proxyAddr)
 	var regressions []string
@@ -174,4 +176,68 @@ func runH2Spec(t *testing.T, bin, addr string) map[string]bool {
 		t.Fatalf("h2spec ran no case:\n%s", out)
 	}
 	return res
+}
+
+// TestStalledStreamsBounded opens 100 h2c streams on one connection to the
+// standalone proxy, each for an 8 MiB response, and never gives any flow
+// control credit back: what the proxy buffers for them stays bounded (it
+// held 4.5 MB per stream, 477 MB in all, with a 4 MiB backend stream window).
+func TestStalledStreamsBounded(t *testing.T) {
+	chunk := bytes.Repeat([]byte("x"), 32<<10)
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 256 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	be.Config.Protocols = serverProtocols()
+	be.Start()
+	t.Cleanup(be.Close)
+	addr, pid := startStandaloneProxy(t, be.Listener.Addr().String())
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	fr.WriteSettings()
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	for i := range 100 {
+		hbuf.Reset()
+		for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", vip}, {":path", "/big"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: hbuf.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read (and drop) what comes, without a WINDOW_UPDATE ever.
+	go io.Copy(io.Discard, c)
+	time.Sleep(3 * time.Second)
+	rss := rssOf(t, pid)
+	t.Logf("proxy RSS with 100 stalled streams: %.1f MB", rss)
+	fmt.Printf("proxy_stalled_streams_rss_mb=%.1f\n", rss)
+	if rss > 64 {
+		t.Errorf("proxy RSS with 100 stalled streams is %.1f MB, want at most 64", rss)
+	}
+}
+
+// rssOf is process pid's resident set size, in MB.
+func rssOf(t *testing.T, pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			var kb float64
+			fmt.Sscan(f[1], &kb)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmRSS in /proc/pid/status")
+	return 0
 }

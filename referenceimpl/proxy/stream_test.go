@@ -177,7 +177,7 @@ func TestConfigStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readAll(t, resp)
-	for _, want := range []string{`gamma_proxy_config_version 4`, `gamma_proxy_config_rejected_total`, `gamma_proxy_busy_poll_hits_total`, `gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/first"} 1`,
+	for _, want := range []string{`gamma_proxy_config_version 4`, `gamma_proxy_config_rejected_total`, `gamma_proxy_busy_poll_hits_total`, `go_goroutines `, `go_memstats_heap_alloc_bytes `, `process_resident_memory_bytes `, `gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/first"} 1`,
 		`gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/third"} 1`} {
 		if !contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)

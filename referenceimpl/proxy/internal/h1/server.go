@@ -122,7 +122,7 @@ func (sc *conn) serveOne() bool {
 	}
 	sc.lr.Left = maxHeaderBytes + 4096 + 1 // net/http's slack
 	// http.ReadRequest drops the Host field and leaves an empty one and
-	// none alike: keep the header's bytes to tell them apart (hostField).
+	// none alike: keep the header's bytes to tell them apart (headerField).
 	sc.tr.head, _ = sc.br.Peek(sc.br.Buffered())
 	sc.tr.head = append(sc.head[:0], sc.tr.head...)
 	sc.tr.keep = true
@@ -142,8 +142,15 @@ func (sc *conn) serveOne() bool {
 	}
 	if req.Host != "" && req.URL.Host == "" {
 		req.Header["Host"] = []string{req.Host} // from the Host field
-	} else if v, ok := hostField(sc.tr.head); ok {
+	} else if v, ok := headerField(sc.tr.head, "host:"); ok {
 		req.Header["Host"] = []string{v}
+	}
+	if len(req.TransferEncoding) > 0 {
+		if _, ok := headerField(sc.tr.head, "content-length:"); ok {
+			// RFC 9112 6.1: the body is framed by Transfer-Encoding
+			// alone, but the connection MUST close after the answer.
+			req.Close = true
+		}
 	}
 	if err := checkRequest(req); err != nil {
 		sc.fail(err.(statusError))
@@ -275,7 +282,7 @@ func (sc *conn) lingerClose() {
 
 // timedReader reads the connection; while on (a request body is read), it
 // gives every read bodyReadTimeout. While a header is read, it keeps a
-// copy of what it read in head (hostField).
+// copy of what it read in head (headerField).
 type timedReader struct {
 	c    net.Conn
 	on   bool
@@ -294,17 +301,17 @@ func (r *timedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hostField returns the value of the Host field of the header in head, if
-// it has one.
-func hostField(head []byte) (string, bool) {
+// headerField returns the value of the first field named name (lower
+// case, with its colon) of the header in head, if it has one.
+func headerField(head []byte, name string) (string, bool) {
 	for len(head) > 0 {
 		line, rest, _ := bytes.Cut(head, []byte("\n"))
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
 			return "", false // the end of the header
 		}
-		if len(line) >= 5 && bytes.EqualFold(line[:5], []byte("host:")) {
-			return string(bytes.Trim(line[5:], " \t")), true
+		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			return string(bytes.Trim(line[len(name):], " \t")), true
 		}
 		head = rest
 	}
