@@ -123,7 +123,7 @@ func h1Battery() []h1Case {
 		c("tab in header value", rawGet("/", "X-A: b\tc")),
 		c("header bare LF", "GET / HTTP/1.1\n"+hostLine+"\nX-A: b\n\n"),
 		c("many headers", rawGet("/", strings.Repeat("X-Many: v\r\n", 500)+"X-Last: v")),
-		c("header too large", rawGet("/", "X-Big: "+strings.Repeat("v", 2<<20))),
+		{name: "header too large", steps: []string{rawGet("/", "X-Big: "+strings.Repeat("v", 2<<20))}, quiet: 2 * time.Second},
 		c("non-ASCII header value", rawGet("/", "X-A: caf\xc3\xa9")),
 		// Host.
 		c("no host", crlf("GET / HTTP/1.1", "", "")),
@@ -356,6 +356,15 @@ func normalizeAnswers(raw []byte, head bool) (string, int) {
 			}
 		}
 		slices.Sort(fields)
+		if resp.StatusCode == http.StatusContinue && strings.HasSuffix(out.String(), "100 Continue\n") {
+			// net/http's server sends its own 100 Continue and, at times,
+			// relays the backend's: one is what counts.
+			continue
+		}
+		if resp.StatusCode == http.StatusContinue {
+			fmt.Fprintf(&out, "%s 100 Continue\n", resp.Proto)
+			continue
+		}
 		fmt.Fprintf(&out, "%s %s te=%v cl=%d close=%v\n%s\nbody %q %v\n", resp.Proto, resp.Status, resp.TransferEncoding, resp.ContentLength, resp.Close, strings.Join(fields, "\n"), body, err)
 		if err != nil {
 			break

@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -178,7 +179,8 @@ func (sc *conn) serveOne() bool {
 			return false
 		}
 		if req.ProtoAtLeast(1, 1) && req.Body != http.NoBody {
-			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
+			w.cont = &continueReader{ReadCloser: req.Body, sc: sc}
+			req.Body = w.cont
 		}
 	}
 	if !sc.serveHTTP(w, req.WithContext(sc.base)) || sc.hijacked {
@@ -188,7 +190,7 @@ func (sc *conn) serveOne() bool {
 		return false
 	}
 	// Read what the handler left of the body, so the next request parses.
-	if cr, ok := req.Body.(*continueReader); ok && !cr.sent {
+	if w.cont != nil && !w.cont.sent {
 		return false
 	}
 	return body == nil || body.drain()
@@ -326,28 +328,48 @@ func isTimeout(err error) bool {
 // continueReader answers "100 Continue" when the handler first reads the
 // body of a request that expects it. Closed before that, the body was
 // never sent: the connection closes rather than wait for it.
+// The handler may relay the backend's own 100 Continue (WriteHeader) on
+// another goroutine than the one reading the body: the client gets one.
 type continueReader struct {
 	io.ReadCloser
-	bw   *bufio.Writer
+	sc *conn
+
+	mu   sync.Mutex // guards sent and writing the 100 Continue
 	sent bool
 }
 
 func (r *continueReader) Close() error {
-	if !r.sent {
+	r.mu.Lock()
+	sent := r.sent
+	r.mu.Unlock()
+	if !sent {
 		return nil
 	}
 	return r.ReadCloser.Close()
 }
 
 func (r *continueReader) Read(p []byte) (int, error) {
-	if !r.sent {
-		r.sent = true
-		r.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		if err := r.bw.Flush(); err != nil {
-			return 0, err
-		}
+	if err := r.send(nil); err != nil {
+		return 0, err
 	}
 	return r.ReadCloser.Read(p)
+}
+
+// send writes the 100 Continue unless it was sent: with write, the
+// handler's, else the server's own.
+func (r *continueReader) send(write func()) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent {
+		return nil
+	}
+	r.sent = true
+	if write != nil {
+		write()
+	} else {
+		r.sc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	}
+	return r.sc.bw.Flush()
 }
 
 // response is a request's http.ResponseWriter, http.Flusher and
@@ -355,7 +377,8 @@ func (r *continueReader) Read(p []byte) (int, error) {
 type response struct {
 	sc     *conn
 	req    *http.Request
-	body   *reqBody // nil: the request has none
+	body   *reqBody        // nil: the request has none
+	cont   *continueReader // nil: the request expects no 100 Continue
 	header http.Header
 
 	status        int   // final status, 0 until WriteHeader
@@ -379,9 +402,16 @@ func (w *response) WriteHeader(code int) {
 			return // RFC 9110 15.2: no 1xx to an HTTP/1.0 client
 		}
 		// Informational: out at once, the final answer follows.
-		w.writeStatusLine(code)
-		w.writeHeaderFields(w.header, nil)
-		w.sc.bw.WriteString("\r\n")
+		write := func() {
+			w.writeStatusLine(code)
+			w.writeHeaderFields(w.header, nil)
+			w.sc.bw.WriteString("\r\n")
+		}
+		if code == http.StatusContinue && w.cont != nil {
+			w.cont.send(write)
+			return
+		}
+		write()
 		w.sc.bw.Flush()
 		return
 	}
