@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -411,3 +412,42 @@ func TestHTTP1Battery(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestAbortedUploadsLeaveNoGoroutines sends 300 uploads, 50 at a time,
+// that each stop halfway and close their connection, to a backend that
+// reads them: once they are over, the proxy's goroutines are back to
+// where they started (each open client connection holds one goroutine,
+// each open backend connection of net/http's Transport two; none
+// outlives its connection).
+func TestAbortedUploadsLeaveNoGoroutines(t *testing.T) {
+	proxy, _ := h1Sides(t)
+	upload := rawPost("/", strings.Repeat("x", 1000), "Content-Length: 100000")
+	abort := func() {
+		c, err := net.Dial("tcp", proxy.addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		c.Write([]byte(upload))
+		time.Sleep(20 * time.Millisecond)
+		c.Close()
+	}
+	abort() // the backend connection pool and workers warm up
+	time.Sleep(100 * time.Millisecond)
+	start := runtime.NumGoroutine()
+	for range 6 {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(abort)
+		}
+		wg.Wait()
+	}
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(10 * time.Second); n > start+5 && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("goroutines: %d before 300 aborted uploads, %d after", start, n)
+	if n > start+5 {
+		t.Errorf("goroutines grew from %d to %d after 300 aborted uploads", start, n)
+	}
+}
