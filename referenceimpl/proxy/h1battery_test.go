@@ -10,6 +10,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -449,5 +450,44 @@ func TestAbortedUploadsLeaveNoGoroutines(t *testing.T) {
 	t.Logf("goroutines: %d before 300 aborted uploads, %d after", start, n)
 	if n > start+5 {
 		t.Errorf("goroutines grew from %d to %d after 300 aborted uploads", start, n)
+	}
+}
+
+// An HTTP/1.1 client that leaves halfway through its upload is counted as
+// 499, as h2c ones are, not as 503 "backend unavailable"; a malformed
+// body (a bad chunk) gets 400.
+func TestClientBodyFailuresCounted(t *testing.T) {
+	b := newRecBackend(t)
+	dst := netip.MustParseAddrPort(vip + ":80")
+	p := New(Options{OriginalDst: func(net.Conn) (netip.AddrPort, error) { return dst, nil }, Logger: discardLogger()})
+	if err := p.Apply(&meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
+		Rules: []meshconfig.HTTPRule{rule("aborts", backend("backend", 1, b.addr))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
+	})}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	side := h1Side{addr: l.Addr().String(), backend: b, handler: p.http}
+	runH1Case(t, side, h1Case{name: "abort", steps: []string{rawPost("/", "0123456789", "Content-Length: 100")}, quiet: 50 * time.Millisecond})
+	r := runH1Case(t, side, h1Case{name: "bad chunk", steps: []string{chunked("/", "zz\r\nx\r\n0\r\n\r\n")}})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("a bad chunk: %d, want 400", r.status)
+	}
+	rec := httptest.NewRecorder()
+	p.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metrics := rec.Body.String()
+	for _, want := range []string{`code="499",route="HTTPRoute/ns/aborts"} 1`, `code="400",route="HTTPRoute/ns/aborts"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, metrics)
+		}
+	}
+	if strings.Contains(metrics, `code="503"`) {
+		t.Errorf("a client failure counted as 503:\n%s", metrics)
 	}
 }

@@ -49,9 +49,9 @@ const (
 	// maxDrain is how much of a request body the handler left unread is
 	// read to keep the connection; more, and it is closed.
 	maxDrain = 256 << 10
-	// bodyReadTimeout bounds each read of a request body: a client that
-	// sends nothing of its body for this long loses its connection.
-	bodyReadTimeout = 10 * time.Second
+	// defaultBodyReadTimeout bounds each read of a request body: a client
+	// that sends nothing of its body for this long loses its connection.
+	defaultBodyReadTimeout = 10 * time.Second
 	// lingerTimeout is how long a connection closed on an error reads on.
 	lingerTimeout = 500 * time.Millisecond
 	// smallBody: a response without Content-Length whose handler finishes
@@ -66,6 +66,9 @@ type Server struct {
 	// IdleTimeout closes a connection that sends no request for this long
 	// (0: 5 min); it also bounds the reading of a request's header.
 	IdleTimeout time.Duration
+	// BodyReadTimeout bounds the wait for each read of a request body
+	// (0: 10 s); the connection closes when it passes.
+	BodyReadTimeout time.Duration
 }
 
 func (s *Server) idleTimeout() time.Duration {
@@ -81,7 +84,10 @@ func (s *Server) idleTimeout() time.Duration {
 // handler hijacked it.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	sc := &conn{srv: s, c: c, shut: ctx, base: context.WithoutCancel(ctx), remote: c.RemoteAddr().String()}
-	sc.tr = &timedReader{c: c}
+	sc.tr = &timedReader{c: c, timeout: s.BodyReadTimeout}
+	if sc.tr.timeout <= 0 {
+		sc.tr.timeout = defaultBodyReadTimeout
+	}
 	sc.lr = &HeaderLimit{R: sc.tr, Err: errHeaderTooLarge}
 	sc.br = bufio.NewReaderSize(sc.lr, 4<<10)
 	sc.bw = bufio.NewWriterSize(c, 4<<10)
@@ -160,7 +166,7 @@ func (sc *conn) serveOne() bool {
 	var body *reqBody
 	if req.Body != http.NoBody {
 		// A body may take longer to arrive than a header, but each of its
-		// reads has bodyReadTimeout (timedReader).
+		// reads has a timeout (timedReader).
 		sc.c.SetReadDeadline(time.Time{})
 		sc.deadline = time.Time{}
 		sc.tr.on = true
@@ -283,18 +289,19 @@ func (sc *conn) lingerClose() {
 }
 
 // timedReader reads the connection; while on (a request body is read), it
-// gives every read bodyReadTimeout. While a header is read, it keeps a
+// gives every read its timeout. While a header is read, it keeps a
 // copy of what it read in head (headerField).
 type timedReader struct {
-	c    net.Conn
-	on   bool
-	keep bool
-	head []byte
+	c       net.Conn
+	timeout time.Duration
+	on      bool
+	keep    bool
+	head    []byte
 }
 
 func (r *timedReader) Read(p []byte) (int, error) {
 	if r.on {
-		r.c.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+		r.c.SetReadDeadline(time.Now().Add(r.timeout))
 	}
 	n, err := r.c.Read(p)
 	if r.keep {

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 type ctxKey struct{}
@@ -370,4 +372,63 @@ func TestSniffHTTP1(t *testing.T) {
 		t.Fatalf("replayed %q, %v", buf, err)
 	}
 	a.Close()
+}
+
+// rawH2C opens a connection to addr, sends the client preface and the
+// SETTINGS f, and returns a framer on it.
+func rawH2C(t *testing.T, addr string, settings ...http2.Setting) (*http2.Framer, net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return fr, c
+}
+
+// goAwayCode reads frames until a GOAWAY and returns its error code.
+func goAwayCode(t *testing.T, fr *http2.Framer, c net.Conn) http2.ErrCode {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			return ga.ErrCode
+		}
+	}
+}
+
+// A client's SETTINGS_MAX_FRAME_SIZE out of range is a connection error
+// (RFC 9113 6.5.2): the hand-made server stored 0 and then wrote empty
+// CONTINUATION frames without end.
+func TestMaxFrameSizeOutOfRange(t *testing.T) {
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, v := range []uint32{0, 16383, 1 << 24} {
+		fr, c := rawH2C(t, addr, http2.Setting{ID: http2.SettingMaxFrameSize, Val: v})
+		if code := goAwayCode(t, fr, c); code != http2.ErrCodeProtocol {
+			t.Errorf("SETTINGS_MAX_FRAME_SIZE %d: GOAWAY %v, want PROTOCOL_ERROR", v, code)
+		}
+	}
+}
+
+// A WINDOW_UPDATE that takes the connection window above 2^31-1 is a
+// FLOW_CONTROL_ERROR (RFC 9113 6.9.1): the hand-made server wrapped the
+// window negative and never sent the response's DATA.
+func TestWindowOverflow(t *testing.T) {
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	fr, c := rawH2C(t, addr)
+	if err := fr.WriteWindowUpdate(0, 1<<31-1); err != nil {
+		t.Fatal(err)
+	}
+	if code := goAwayCode(t, fr, c); code != http2.ErrCodeFlowControl {
+		t.Errorf("GOAWAY %v, want FLOW_CONTROL_ERROR", code)
+	}
 }
