@@ -44,6 +44,7 @@ var differentFromNetHTTP = map[string]string{
 	"expect on http/1.0":         "RFC 9110 15.2: a server MUST NOT send a 1xx answer to an HTTP/1.0 client; net/http relays the backend's 100 Continue (and answers HTTP/1.0)",
 	"content-length and chunked": "RFC 9112 6.1: a request with both Content-Length and Transfer-Encoding is framed by the latter, and the connection MUST close after the answer; net/http keeps it open and reads the next request",
 	"chunked and content-length": "as content-length and chunked",
+	"early 413 before the body":  "the proxy relays the backend's early answer at once; net/http's server first reads up to 256 KiB of the unread request body (the client here sends no more)",
 	"target asterisk on OPTIONS": "a transparent sidecar forwards OPTIONS * to the server it is for; net/http's server answers it itself",
 }
 
@@ -218,6 +219,9 @@ func newRecBackend(t *testing.T) *recBackend {
 	b := &recBackend{addr: l.Addr().String()}
 	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/413" {
+			// At once: net/http's server would read up to 256 KiB of the
+			// unread body before answering.
+			http.NewResponseController(w).EnableFullDuplex()
 			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 			return
 		}

@@ -204,8 +204,11 @@ func (sc *conn) serveOne() bool {
 
 // reqBody is a request body as the handler sees it. Closing it does not
 // read the rest (net/http's body would, without bound): the server does,
-// up to maxDrain, once the handler has returned (drain).
+// up to maxDrain, once the handler has returned (drain). A Transport may
+// still read it after its RoundTrip returned (an early answer of the
+// backend, a 413 say): mu orders those reads with Close and drain.
 type reqBody struct {
+	mu     sync.Mutex
 	rc     io.ReadCloser
 	eof    bool
 	err    error
@@ -215,6 +218,8 @@ type reqBody struct {
 var errBodyClosed = errors.New("http: invalid Read on closed Body")
 
 func (b *reqBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
 		return 0, errBodyClosed
 	}
@@ -228,8 +233,17 @@ func (b *reqBody) Read(p []byte) (int, error) {
 }
 
 func (b *reqBody) Close() error {
+	b.mu.Lock()
 	b.closed = true
+	b.mu.Unlock()
 	return nil
+}
+
+// failed reports whether reading the body failed.
+func (b *reqBody) failed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err != nil
 }
 
 // drain reads what the handler left of the body, so that the next request
@@ -238,6 +252,9 @@ func (b *reqBody) Close() error {
 // the byte stream: what follows must not be read as a request (RFC 9112
 // 7.1; request smuggling).
 func (b *reqBody) drain() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
 	if b.err != nil {
 		return false
 	}
@@ -550,7 +567,7 @@ func (w *response) commit(final bool) {
 	default:
 		w.closeAfter = true // an HTTP/1.0 body ends with the connection
 	}
-	if w.req.Close || w.sc.shut.Err() != nil || (w.body != nil && w.body.err != nil) || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+	if w.req.Close || w.sc.shut.Err() != nil || (w.body != nil && w.body.failed()) || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if !w.req.ProtoAtLeast(1, 1) && !httpguts.HeaderValuesContainsToken(w.req.Header["Connection"], "keep-alive") {
