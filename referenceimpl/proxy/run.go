@@ -42,7 +42,7 @@ func Run(ctx context.Context, o Options) error {
 func LoadSnapshot(file string, dst netip.AddrPort) (*meshconfig.Snapshot, netip.AddrPort, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, dst, fmt.Errorf("config file: %w", err)
+		return nil, dst, fmt.Errorf("--config-file: %w (fix: give the path of a meshconfig snapshot in JSON)", err)
 	}
 	var s meshconfig.Snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
