@@ -379,6 +379,15 @@ func normalizeAnswers(raw []byte, head bool) (string, int) {
 	return out.String(), first
 }
 
+// runH1Pair runs case c on both sides at once.
+func runH1Pair(t *testing.T, proxy, base h1Side, c h1Case) (p, b h1Result) {
+	var wg sync.WaitGroup
+	wg.Go(func() { p = runH1Case(t, proxy, c) })
+	wg.Go(func() { b = runH1Case(t, base, c) })
+	wg.Wait()
+	return p, b
+}
+
 // TestHTTP1Battery runs every case of the battery on the proxy and on
 // net/http's server with the proxy's handler, and compares what the client
 // got and what the backend received.
@@ -387,11 +396,13 @@ func TestHTTP1Battery(t *testing.T) {
 	cases := h1Battery()
 	differ, stricter, explained := 0, 0, 0
 	for _, c := range cases {
-		var p, b h1Result
-		var wg sync.WaitGroup
-		wg.Go(func() { p = runH1Case(t, proxy, c) })
-		wg.Go(func() { b = runH1Case(t, base, c) })
-		wg.Wait()
+		p, b := runH1Pair(t, proxy, base, c)
+		if p != b && c.quiet < 2*time.Second {
+			// A side may just have been slow (a loaded machine): judge
+			// the case on a longer wait for the answers.
+			c.quiet = 2 * time.Second
+			p, b = runH1Pair(t, proxy, base, c)
+		}
 		if strings.Contains(p.backend, "SMUGGLED") {
 			t.Errorf("%s: a smuggled request reached the backend through the proxy:\n%s", c.name, p.backend)
 		}
