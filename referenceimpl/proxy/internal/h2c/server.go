@@ -26,6 +26,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,8 @@ const (
 	maxConcurrentStreams = 250
 	maxHeaderListSize    = 1 << 20 // as net/http's DefaultMaxHeaderBytes
 	defaultIdleTimeout   = 5 * time.Minute
+	// defaultBodyReadTimeout is as the HTTP/1.1 server's.
+	defaultBodyReadTimeout = 10 * time.Second
 )
 
 // Server serves h2c connections with Handler.
@@ -44,6 +47,11 @@ type Server struct {
 	Handler http.Handler
 	// IdleTimeout closes a connection with no stream for this long (0: 5 min).
 	IdleTimeout time.Duration
+	// BodyReadTimeout bounds the wait for each read of a request body
+	// (0: 10 s), except for gRPC, whose streams may rightly stay quiet for
+	// long; when it passes, the stream is reset. Flow control bounds what
+	// a body buffers either way.
+	BodyReadTimeout time.Duration
 
 	once sync.Once
 	hs   *http.Server
@@ -77,7 +85,37 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	s.once.Do(s.init)
 	stop := context.AfterFunc(ctx, func() { s.shutdown(ctx) })
 	defer stop()
-	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: context.WithoutCancel(ctx), BaseConfig: s.hs, Handler: s.Handler})
+	s.h2.ServeConn(c, &http2.ServeConnOpts{Context: context.WithoutCancel(ctx), BaseConfig: s.hs, Handler: http.HandlerFunc(s.serveHTTP)})
+}
+
+// serveHTTP gives a request body, but a gRPC one, its read timeout.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != http.NoBody && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		timeout := s.BodyReadTimeout
+		if timeout <= 0 {
+			timeout = defaultBodyReadTimeout
+		}
+		r.Body = &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: timeout}
+	}
+	s.Handler.ServeHTTP(w, r)
+}
+
+// timedBody moves the stream's read deadline before a read, at most once
+// a second (each move is a message to the connection's goroutine): a read
+// waits between timeout - 1 s and timeout.
+type timedBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	set     time.Time // when the deadline was last moved
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(b.set) >= min(time.Second, b.timeout/10) {
+		b.set = now
+		b.rc.SetReadDeadline(now.Add(b.timeout))
+	}
+	return b.ReadCloser.Read(p)
 }
 
 // shutdown starts a graceful shutdown of every connection, once per ctx.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 type ctxKey struct{}
@@ -26,12 +27,23 @@ type ctxKey struct{}
 // returns the address and a function that shuts the server down.
 func serve(t *testing.T, h http.Handler) (string, context.CancelFunc) {
 	t.Helper()
+	return serveWith(t, &Server{Handler: h})
+}
+
+// serveServer is serve with a Server of the caller's.
+func serveServer(t *testing.T, srv *Server) string {
+	t.Helper()
+	addr, _ := serveWith(t, srv)
+	return addr
+}
+
+func serveWith(t *testing.T, srv *Server) (string, context.CancelFunc) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "from the base context"))
-	srv := &Server{Handler: h}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -430,5 +442,35 @@ func TestWindowOverflow(t *testing.T) {
 	}
 	if code := goAwayCode(t, fr, c); code != http2.ErrCodeFlowControl {
 		t.Errorf("GOAWAY %v, want FLOW_CONTROL_ERROR", code)
+	}
+}
+
+// A request body that stops coming gets its stream reset after the body
+// read timeout, and the handler's read fails; a gRPC one is left alone.
+func TestStalledBodyTimesOut(t *testing.T) {
+	readErr := make(chan error, 1)
+	srv := &Server{BodyReadTimeout: 200 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})}
+	addr := serveServer(t, srv)
+	fr, c := rawH2C(t, addr)
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hbuf.Bytes(), EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	fr.WriteData(1, false, []byte("ab"))
+	go io.Copy(io.Discard, c)
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the handler read a whole body that never came")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the body read did not time out")
 	}
 }
