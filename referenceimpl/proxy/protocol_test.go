@@ -62,7 +62,8 @@ func startStandaloneProxy(t *testing.T, backend string) (addr string, pid int) {
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "running standalone") {
-			go io.Copy(io.Discard, stderr)
+			// Its log (a panic, say) goes with the test's.
+			go io.Copy(os.Stderr, stderr)
 			return fmt.Sprintf("127.0.0.1:%d", port), cmd.Process.Pid
 		}
 	}

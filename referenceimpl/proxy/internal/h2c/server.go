@@ -90,32 +90,49 @@ func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 
 // serveHTTP gives a request body, but a gRPC one, its read timeout.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Body != http.NoBody && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
-		timeout := s.BodyReadTimeout
-		if timeout <= 0 {
-			timeout = defaultBodyReadTimeout
-		}
-		r.Body = &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: timeout}
+	if r.Body == http.NoBody || strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+		s.Handler.ServeHTTP(w, r)
+		return
 	}
+	timeout := s.BodyReadTimeout
+	if timeout <= 0 {
+		timeout = defaultBodyReadTimeout
+	}
+	b := &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: timeout}
+	r.Body = b
+	defer b.handlerDone()
 	s.Handler.ServeHTTP(w, r)
 }
 
 // timedBody moves the stream's read deadline before a read, at most once
 // a second (each move is a message to the connection's goroutine): a read
-// waits between timeout - 1 s and timeout.
+// waits between timeout - 1 s and timeout. A transport may go on reading
+// a body after the handler returned (an early answer); x/net's
+// ResponseWriter must not be used then, so done is checked under mu.
 type timedBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
 	timeout time.Duration
-	set     time.Time // when the deadline was last moved
+
+	mu   sync.Mutex
+	set  time.Time // when the deadline was last moved
+	done bool      // the handler has returned
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(b.set) >= min(time.Second, b.timeout/10) {
+	b.mu.Lock()
+	if now := time.Now(); !b.done && now.Sub(b.set) >= min(time.Second, b.timeout/10) {
 		b.set = now
 		b.rc.SetReadDeadline(now.Add(b.timeout))
 	}
+	b.mu.Unlock()
 	return b.ReadCloser.Read(p)
+}
+
+func (b *timedBody) handlerDone() {
+	b.mu.Lock()
+	b.done = true
+	b.mu.Unlock()
 }
 
 // shutdown starts a graceful shutdown of every connection, once per ctx.

@@ -474,3 +474,41 @@ func TestStalledBodyTimesOut(t *testing.T) {
 		t.Fatal("the body read did not time out")
 	}
 }
+
+// A body read after the handler returned (as a Transport does when the
+// backend answered before the whole body was sent) must not touch the
+// finished stream: it crashed the proxy when the read deadline moved.
+func TestBodyReadAfterHandler(t *testing.T) {
+	read := make(chan error, 1)
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			_, err := r.Body.Read(make([]byte, 10))
+			read <- err
+		}()
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+	}))
+	resp, err := client(addr).Post("http://x/", "text/plain", io.LimitReader(neverEnding('x'), 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	<-read // and the server still runs:
+	if resp, err := client(addr).Get("http://x/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
