@@ -196,8 +196,8 @@ func (sc *conn) serveOne() bool {
 		return false
 	}
 	// Read what the handler left of the body, so the next request parses.
-	if w.cont != nil && !w.cont.sent {
-		return false
+	if w.cont != nil && !w.cont.stop() {
+		return false // the client never sent the body: do not wait for it
 	}
 	return body == nil || body.drain()
 }
@@ -377,6 +377,16 @@ func (r *continueReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return r.ReadCloser.Read(p)
+}
+
+// stop reports whether the 100 Continue was sent, and makes sure it never
+// is from now on (a Transport may read the body after the handler returned).
+func (r *continueReader) stop() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent := r.sent
+	r.sent = true
+	return sent
 }
 
 // send writes the 100 Continue unless it was sent: with write, the
