@@ -118,8 +118,9 @@ type conn struct {
 
 var errHeaderTooLarge = errors.New("request header too large")
 
-// serveOne reads and answers one request; false: close the connection.
-func (sc *conn) serveOne() bool {
+// readRequest reads the next request and checks it as net/http's server
+// does; nil: the connection must close (the client has had its answer).
+func (sc *conn) readRequest() *http.Request {
 	// One deadline bounds both the idle wait and the header; it is moved
 	// at most once a minute, not per request.
 	idle := sc.srv.idleTimeout()
@@ -145,7 +146,7 @@ func (sc *conn) serveOne() bool {
 		default:
 			sc.fail(readError(err))
 		}
-		return false
+		return nil
 	}
 	if req.Host != "" && req.URL.Host == "" {
 		req.Header["Host"] = []string{req.Host} // from the Host field
@@ -161,6 +162,15 @@ func (sc *conn) serveOne() bool {
 	}
 	if err := checkRequest(req); err != nil {
 		sc.fail(err.(statusError))
+		return nil
+	}
+	return req
+}
+
+// serveOne reads and answers one request; false: close the connection.
+func (sc *conn) serveOne() bool {
+	req := sc.readRequest()
+	if req == nil {
 		return false
 	}
 	var body *reqBody
