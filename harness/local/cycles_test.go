@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -89,8 +90,9 @@ func clusterProcesses(st state, socket string) []string {
 			exe = comm(strings.TrimSpace(string(c)))
 		}
 		cmdline, _ := os.ReadFile(dir + "/cmdline")
+		stat, _ := os.ReadFile(dir + "/stat")
 		if name, ok := bins[strings.TrimSuffix(exe, " (deleted)")]; ok {
-			left = append(left, fmt.Sprintf("%d %s", pid, name))
+			left = append(left, fmt.Sprintf("%d %s (%d live threads; stat %.60s; %.200s)", pid, name, liveThreads(pid), stat, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
 		} else if strings.Contains(string(cmdline), "containerd-shim") && strings.Contains(string(cmdline), socket) {
 			left = append(left, fmt.Sprintf("%d containerd-shim", pid))
 		}

@@ -66,6 +66,7 @@ func (p *Provider) Down(ctx context.Context) error {
 			}
 		}
 		errs = append(errs, killLeftovers(p.p.containerdSocket()))
+		errs = append(errs, killStragglers(st, p.opts.Dir))
 		return errors.Join(errs...)
 	})
 	errs = append(errs, err)
@@ -120,6 +121,34 @@ func killLeftovers(socket string) error {
 	for _, pid := range killed {
 		if !waitGone(pid, "", 10*time.Second) {
 			errs = append(errs, fmt.Errorf("process %d of the cluster survived SIGKILL", pid))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// killStragglers kills, and waits for, any process that runs one of the
+// cluster's binaries with its state directory on its command line: one
+// whose PID file was lost or overwritten would otherwise outlive down.
+func killStragglers(st state, dir string) error {
+	bins := make(map[string]bool)
+	for _, b := range st.Bins {
+		bins[b] = true
+	}
+	var errs []error
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		exe, err := os.Readlink(p + "/exe")
+		if err != nil || !bins[strings.TrimSuffix(exe, " (deleted)")] {
+			continue
+		}
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		if !strings.Contains(string(cmdline), dir+string(filepath.Separator)) {
+			continue
+		}
+		var pid int
+		fmt.Sscanf(filepath.Base(p), "%d", &pid)
+		if err := stopPID(pid, exe, 5*time.Second); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
