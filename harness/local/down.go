@@ -138,7 +138,8 @@ func killStragglers(st state, dir string) error {
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		exe, err := os.Readlink(p + "/exe")
-		if err != nil || !bins[strings.TrimSuffix(exe, " (deleted)")] {
+		exe = strings.TrimSuffix(exe, " (deleted)")
+		if err != nil || !bins[exe] {
 			continue
 		}
 		cmdline, _ := os.ReadFile(p + "/cmdline")
