@@ -7,7 +7,7 @@ PROTOCOL_MODULE := referenceimpl/proxy/protocol
 H2SPEC := $(OUT)/bin/h2spec
 
 .PHONY: protocol
-protocol: ## the proxy vs h2spec (and x/net's h2c server), an HTTP/1.1 battery (vs net/http), grpc-go interop; counts as name=value
+protocol: ## the proxy vs h2spec (and x/net's h2c server), an HTTP/1.1 battery (vs net/http), grpc-go interop; 10 cluster up/down cycles; counts as name=value
 	@mkdir -p $(OUT)/bin
 	cd $(PROTOCOL_MODULE) && GOWORK=off go build -o $(H2SPEC) github.com/summerwind/h2spec/cmd/h2spec
 	GAMMA_H2SPEC=$(H2SPEC) go test -count=1 -v -run '^(TestH2Spec|TestHTTP1Battery|TestStalledStreamsBounded)$$' ./referenceimpl/proxy/ | tee $(OUT)/protocol.txt
