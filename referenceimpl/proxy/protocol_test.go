@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,9 @@ func startStandaloneProxy(t *testing.T, backend string) (addr string, pid int) {
 	}
 	port := freePort(t)
 	cmd := exec.Command(bin, "run", "--config-file", cfg, "--outbound-port", fmt.Sprint(port), "--admin-addr", "127.0.0.1:0", "--ready-addr", "")
+	// The proxy dies with the test binary, also when a failure ends it
+	// (grpc-go's interop cases call log.Fatal) before any cleanup runs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +52,9 @@ func startProxy(t *testing.T, backend string) string {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "run", "--config-file", cfg, "--outbound-port", fmt.Sprint(port), "--admin-addr", "127.0.0.1:0", "--ready-addr", "")
+	// The proxy dies with the test binary, also when a failure ends it
+	// (grpc-go's interop cases call log.Fatal) before any cleanup runs.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
