@@ -16,6 +16,10 @@
 //     env POD_NAMESPACE (fieldRef metadata.namespace), GAMMA_CONTROL_PLANE
 //     (https URL), GAMMA_CA_FILE, and GAMMA_TOKEN_FILE when the token is not
 //     the default ServiceAccount token;
+//   - standalone, for studying the proxy or testing its protocols on
+//     loopback: `gamma-proxy run --config-file snapshot.json` serves a
+//     fixed meshconfig snapshot with no control plane and no interception,
+//     every connection to --outbound-port taken as dialed to --destination;
 //   - 127.0.0.1:15000 serves /ready, /config_dump and /metrics for dumps;
 //   - the proxy runs Go code on one thread at a time (GOMAXPROCS 1, as
 //     sidecars commonly run one worker; see proxy.DefaultProcs): --procs or
@@ -29,12 +33,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -96,92 +97,66 @@ func env(name, def string) string {
 }
 
 func runCmd(args []string) error {
+	var o proxy.Options
 	fs := flag.NewFlagSet("gamma-proxy run", flag.ContinueOnError)
-	ns := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "the pod's namespace (env POD_NAMESPACE, from the Downward API)")
+	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the pod's namespace (env POD_NAMESPACE, from the Downward API)")
 	port := fs.Uint("outbound-port", defaultProxyPort, "port the interception rules redirect to; listens on 127.0.0.1 and ::1")
-	adminAddr := fs.String("admin-addr", "127.0.0.1:15000", "admin server: /ready, /config_dump, /metrics")
-	readyAddr := fs.String("ready-addr", ":15021", "address serving only /ready, for the kubelet's probe (empty: off)")
-	cp := fs.String("control-plane", os.Getenv("GAMMA_CONTROL_PLANE"), "control plane base URL, https (env GAMMA_CONTROL_PLANE)")
-	ca := fs.String("ca-file", os.Getenv("GAMMA_CA_FILE"), "PEM CA of the control plane's certificate (env GAMMA_CA_FILE)")
-	caPEM := os.Getenv("GAMMA_CA_PEM") // the CA itself, as the injector passes it
-	token := fs.String("token-file", env("GAMMA_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"), "ServiceAccount token file (env GAMMA_TOKEN_FILE)")
+	fs.StringVar(&o.AdminAddr, "admin-addr", "127.0.0.1:15000", "admin server: /ready, /config_dump, /metrics")
+	fs.StringVar(&o.ReadyAddr, "ready-addr", ":15021", "address serving only /ready, for the kubelet's probe (empty: off)")
+	fs.StringVar(&o.Stream.URL, "control-plane", os.Getenv("GAMMA_CONTROL_PLANE"), "control plane base URL, https (env GAMMA_CONTROL_PLANE)")
+	fs.StringVar(&o.Stream.CAFile, "ca-file", os.Getenv("GAMMA_CA_FILE"), "PEM CA of the control plane's certificate (env GAMMA_CA_FILE)")
+	o.Stream.CAPEM = []byte(os.Getenv("GAMMA_CA_PEM")) // the CA itself, as the injector passes it
+	fs.StringVar(&o.Stream.TokenFile, "token-file", env("GAMMA_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token"), "ServiceAccount token file (env GAMMA_TOKEN_FILE)")
+	fs.StringVar(&o.ConfigFile, "config-file", "", "run standalone from this meshconfig snapshot (JSON) instead of a control plane, without interception: every connection to the outbound port is taken as dialed to --destination")
+	dst := fs.String("destination", "", "with --config-file: the VIP:PORT every connection is taken as dialed to (default: the file's first table's first VIP and port)")
 	debug := fs.Bool("debug", false, "log every connection error and config frame")
 	procs := fs.Int("procs", proxy.DefaultProcs, "threads running the proxy's Go code at once (GOMAXPROCS; 0: Go's default, one per CPU); env GOMAXPROCS overrides it")
-	busyPoll := fs.Duration("busy-poll", proxy.DefaultBusyPoll, "how long the proxy polls its sockets after activity before its thread sleeps (0: never); costs up to that much CPU per burst")
+	fs.DurationVar(&o.BusyPoll, "busy-poll", proxy.DefaultBusyPoll, "how long the proxy polls its sockets after activity before its thread sleeps (0: never); costs up to that much CPU per burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	switch {
-	case *ns == "":
-		return errors.New("no namespace: set --namespace or POD_NAMESPACE (fieldRef metadata.namespace)")
-	case *cp == "":
-		return errors.New("no control plane: set --control-plane or GAMMA_CONTROL_PLANE to its https URL")
-	case *ca == "" && caPEM == "":
-		return errors.New("no CA: set --ca-file or GAMMA_CA_FILE to the control plane's CA bundle (or GAMMA_CA_PEM to the bundle itself)")
-	case *port < 1 || *port > 65535:
-		return fmt.Errorf("--outbound-port %d is out of range 1-65535", *port)
-	case *procs < 0:
-		return fmt.Errorf("--procs %d is negative", *procs)
-	case *busyPoll < 0 || *busyPoll > 10*time.Millisecond:
-		return fmt.Errorf("--busy-poll %v is out of range 0-10ms", *busyPoll)
+	if err := checkRunFlags(&o, *port, *dst, *procs); err != nil {
+		return err
 	}
 	proxy.SetProcs(*procs)
 	level := slog.LevelInfo
 	if *debug {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-
-	// Open every listener before serving anything: a bad address fails whole.
-	out4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(*port))))
-	if err != nil {
-		return fmt.Errorf("outbound listener: %w", err)
-	}
-	listeners := []net.Listener{out4}
-	if out6, err := net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(int(*port)))); err == nil {
-		listeners = append(listeners, out6)
-	} else {
-		log.Info("no IPv6 outbound listener", "error", err)
-	}
-	p := proxy.New(proxy.Options{Namespace: *ns, Logger: log, BusyPoll: *busyPoll})
-	servers := map[string]http.Handler{*adminAddr: p.AdminHandler()}
-	if *readyAddr != "" {
-		servers[*readyAddr] = p.ReadyHandler()
-	}
-	var https []*http.Server
-	for addr, h := range servers {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
-			return fmt.Errorf("listening on %s: %w", addr, err)
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		https = append(https, srv)
-		go srv.Serve(l)
-	}
-
+	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	log.Info("gamma-proxy running", "namespace", *ns, "outbound_port", *port, "admin", *adminAddr, "control_plane", *cp)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		p.StreamConfig(ctx, proxy.StreamOptions{URL: *cp, CAFile: *ca, CAPEM: []byte(caPEM), TokenFile: *token})
-	})
-	for _, l := range listeners {
-		wg.Go(func() {
-			if err := p.Serve(ctx, l); err != nil {
-				log.Error("outbound listener failed", "addr", l.Addr(), "error", err)
-				stop()
-			}
-		})
+	return proxy.Run(ctx, o)
+}
+
+// checkRunFlags checks the flags of run and sets what they derive.
+func checkRunFlags(o *proxy.Options, port uint, dst string, procs int) error {
+	if o.ConfigFile != "" && o.Namespace == "" {
+		o.Namespace = "default"
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
-	for _, s := range https {
-		s.Close()
+	if dst != "" {
+		d, err := netip.ParseAddrPort(dst)
+		if err != nil {
+			return fmt.Errorf("--destination %q is not VIP:PORT (e.g. 10.96.0.10:80): %v", dst, err)
+		}
+		o.Destination = d
 	}
-	wg.Wait()
+	o.OutboundPort = int(port)
+	switch {
+	case dst != "" && o.ConfigFile == "":
+		return errors.New("--destination needs --config-file (standalone mode)")
+	case o.Namespace == "":
+		return errors.New("no namespace: set --namespace or POD_NAMESPACE (fieldRef metadata.namespace)")
+	case o.ConfigFile == "" && o.Stream.URL == "":
+		return errors.New("no control plane: set --control-plane or GAMMA_CONTROL_PLANE to its https URL (or --config-file to run standalone)")
+	case o.ConfigFile == "" && o.Stream.CAFile == "" && len(o.Stream.CAPEM) == 0:
+		return errors.New("no CA: set --ca-file or GAMMA_CA_FILE to the control plane's CA bundle (or GAMMA_CA_PEM to the bundle itself)")
+	case port < 1 || port > 65535:
+		return fmt.Errorf("--outbound-port %d is out of range 1-65535", port)
+	case procs < 0:
+		return fmt.Errorf("--procs %d is negative", procs)
+	case o.BusyPoll < 0 || o.BusyPoll > 10*time.Millisecond:
+		return fmt.Errorf("--busy-poll %v is out of range 0-10ms", o.BusyPoll)
+	}
 	return nil
 }

@@ -66,6 +66,7 @@ func (p *Provider) Down(ctx context.Context) error {
 			}
 		}
 		errs = append(errs, killLeftovers(p.p.containerdSocket()))
+		errs = append(errs, killStragglers(st, p.opts.Dir))
 		return errors.Join(errs...)
 	})
 	errs = append(errs, err)
@@ -82,15 +83,22 @@ func (p *Provider) Down(ctx context.Context) error {
 }
 
 // killLeftovers kills containerd shims of this cluster and the processes of
-// any pod cgroup that survived (a killed containerd leaves them behind).
+// any pod cgroup that survived (a killed containerd leaves them behind), and
+// waits until they are gone.
 func killLeftovers(socket string) error {
+	var killed []int
+	kill := func(pid int) {
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, pid)
+		}
+	}
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
 		cmdline, _ := os.ReadFile(p + "/cmdline")
 		if strings.Contains(string(cmdline), "containerd-shim") && strings.Contains(string(cmdline), socket) {
 			var pid int
 			fmt.Sscanf(filepath.Base(p), "%d", &pid)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			kill(pid)
 		}
 	}
 	roots, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods")
@@ -103,14 +111,48 @@ func killLeftovers(socket string) error {
 			for _, l := range strings.Fields(string(data)) {
 				var pid int
 				if _, err := fmt.Sscanf(l, "%d", &pid); err == nil && pid > 1 {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
+					kill(pid)
 				}
 			}
 			return nil
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
-	return nil
+	var errs []error
+	for _, pid := range killed {
+		if !waitGone(pid, "", 10*time.Second) {
+			errs = append(errs, fmt.Errorf("process %d of the cluster survived SIGKILL", pid))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// killStragglers kills, and waits for, any process that runs one of the
+// cluster's binaries with its state directory on its command line: one
+// whose PID file was lost or overwritten would otherwise outlive down.
+func killStragglers(st state, dir string) error {
+	bins := make(map[string]bool)
+	for _, b := range st.Bins {
+		bins[b] = true
+	}
+	var errs []error
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		exe, err := os.Readlink(p + "/exe")
+		exe = strings.TrimSuffix(exe, " (deleted)")
+		if err != nil || !bins[exe] {
+			continue
+		}
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		if !strings.Contains(string(cmdline), dir+string(filepath.Separator)) {
+			continue
+		}
+		var pid int
+		fmt.Sscanf(filepath.Base(p), "%d", &pid)
+		if err := stopPID(pid, exe, 5*time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // cleanHost removes the cluster's iptables rules, mounts, links, cgroups and

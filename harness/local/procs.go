@@ -77,20 +77,51 @@ func (p paths) running(name, bin string) (int, bool) {
 	return pid, isRunning(pid, bin)
 }
 
-// isRunning reports whether pid is alive (not a zombie) and runs bin.
+// isRunning reports whether pid is alive and runs bin. A process is gone
+// only once none of its threads runs: after exit_group, the thread group
+// leader shows as a zombie while other threads still exit (and hold the
+// process's files, sockets and mounts), and /proc/<pid>/exe cannot be read
+// once the process has released its memory but not yet its files. `down`
+// returned while containerd or kube-apiserver was in that state, about one
+// run in three, when only the leader's state and exe were looked at.
 func isRunning(pid int, bin string) bool {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil || (bin != "" && strings.TrimSuffix(exe, " (deleted)") != bin) {
-		return false
-	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
+		return false // no such process
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	j := bytes.IndexByte(stat, '(')
+	if i < 0 || j < 0 || len(stat) < i+3 {
 		return false
 	}
-	if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-		return false
+	comm := string(stat[j+1 : i])
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	switch {
+	case err == nil && bin != "" && strings.TrimSuffix(exe, " (deleted)") != bin:
+		return false // the PID is another program's now
+	case err != nil && bin != "" && !strings.HasPrefix(filepath.Base(bin), comm):
+		return false // no executable and another name: not ours
+	}
+	if stat[i+2] == 'Z' {
+		return liveThreads(pid) > 0 // the leader is done; are the others?
 	}
 	return true
+}
+
+// liveThreads counts the threads of process pid that are not zombies.
+func liveThreads(pid int) int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	n := 0
+	for _, t := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] != 'Z' && stat[i+2] != 'X' {
+			n++
+		}
+	}
+	return n
 }
 
 // stop sends SIGTERM to a process of this state directory, then SIGKILL

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gamma-conformance/referenceimpl/meshconfig"
@@ -46,7 +47,10 @@ func newMetrics() *metrics {
 			Help: "Configuration snapshots rejected as invalid.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.connections, m.configVersion, m.configRejected)
+	m.reg.MustRegister(m.requests, m.connections, m.configVersion, m.configRejected,
+		// The Go runtime's own: go_goroutines, heap, GC; and the process's
+		// resident memory and CPU.
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.connCounters = make(map[string]prometheus.Counter)
 	for _, kind := range []string{"http", "tcp", "tls", "passthrough", "error"} {
 		m.connCounters[kind] = m.connections.WithLabelValues(kind)

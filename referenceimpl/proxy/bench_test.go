@@ -48,7 +48,7 @@ func BenchmarkProxy(b *testing.B) {
 		Rules: []meshconfig.HTTPRule{rule("bench", backend("backend", 1, backendAddr))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
 	})}}
 	bin := buildBenchProxy(b)
-	proxyAddr, _, stop := startBenchProxy(b, bin, snap)
+	proxyAddr, proxyPID, stop := startBenchProxy(b, bin, snap)
 	defer stop()
 
 	var worstP50, worstP99, worstRatio float64 = 0, 0, 1e9
@@ -68,11 +68,17 @@ func BenchmarkProxy(b *testing.B) {
 			p50 := us(pct(pLat, 50) - pct(dLat, 50))
 			p99 := us(pct(pLat, 99) - pct(dLat, 99))
 			const rounds = 10
-			var dRPS, pRPS float64
+			var dRPS, pRPS, cpu float64
 			for i := range rounds {
 				pair(i, func() { dRPS += throughput(b, direct, 16, 200*time.Millisecond) / rounds },
-					func() { pRPS += throughput(b, proxied, 16, 200*time.Millisecond) / rounds })
+					func() {
+						before := cpuSeconds(b, proxyPID)
+						pRPS += throughput(b, proxied, 16, 200*time.Millisecond) / rounds
+						cpu += cpuSeconds(b, proxyPID) - before
+					})
 			}
+			// CPU time of the proxy process per proxied request.
+			b.ReportMetric(cpu/(pRPS*rounds*0.2)*1e6, "proxy_"+proto+"_cpu_us_per_req")
 			ratio := pRPS / dRPS
 			b.ReportMetric(p50, "proxy_"+proto+"_p50_added_us")
 			b.ReportMetric(p99, "proxy_"+proto+"_p99_added_us")
@@ -234,4 +240,17 @@ func rssMB(b *testing.B, pid int) float64 {
 	}
 	b.Fatal("no VmRSS in /proc/pid/status")
 	return 0
+}
+
+// cpuSeconds is the CPU time (user and system) process pid has used.
+func cpuSeconds(b *testing.B, pid int) float64 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks: USER_HZ is 100 on Linux
 }

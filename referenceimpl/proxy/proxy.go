@@ -12,8 +12,9 @@
 // Swaps are atomic: a request finishes on the configuration it started with.
 //
 // HTTP connections are told apart by their first bytes: HTTP/1.1 is served
-// by internal/h1, h2c by internal/h2c's Server, both with one handler
-// (internal/httpproxy) that routes each request and relays it. Plain
+// by internal/h1, h2c by internal/h2c's Server (golang.org/x/net/http2's),
+// both with one handler (internal/httpproxy) that routes each request and
+// relays it. Plain
 // HTTP/1.1 requests go to backends on the handler's goroutine, h2c ones
 // through internal/h2c's Transport, the rest (HTTP/1.1 with a body or an
 // upgrade) through net/http's Transport.
@@ -58,6 +59,24 @@ type Options struct {
 	// BusyPoll is how long the proxy polls its sockets after a burst of
 	// activity before it lets its thread sleep (DefaultBusyPoll; 0: never).
 	BusyPoll time.Duration
+
+	// The rest is read by Run only.
+
+	// OutboundPort is the port the interception rules redirect to; Run
+	// listens on it on 127.0.0.1 and, when the host has it, ::1.
+	OutboundPort int
+	// AdminAddr serves AdminHandler; ReadyAddr serves ReadyHandler (empty: off).
+	AdminAddr, ReadyAddr string
+	// Stream is the control plane's config stream; unused with ConfigFile.
+	Stream StreamOptions
+	// ConfigFile, when set, runs the proxy standalone: the configuration is
+	// this file's meshconfig.Snapshot (JSON, as /config_dump's "snapshot"
+	// shows it) and never changes, and there is no interception: every
+	// connection to the outbound port is taken as dialed to Destination.
+	ConfigFile string
+	// Destination is the original destination of every connection in
+	// standalone mode; zero: the file's first table's first VIP and port.
+	Destination netip.AddrPort
 }
 
 // DefaultBusyPoll is how long gamma-proxy polls its sockets after each

@@ -172,13 +172,22 @@ func TestConfigStream(t *testing.T) {
 	srv = startControlPlane(t, cp, l)
 	eventually(t, "version 4 after the control plane came back", func() bool { return version() == 4 })
 
-	resp, err = http.Get(admin.URL + "/metrics")
+	checkMetrics(t, admin.URL, `gamma_proxy_config_version 4`, `gamma_proxy_config_rejected_total`, `gamma_proxy_busy_poll_hits_total`,
+		`go_goroutines `, `go_memstats_heap_alloc_bytes `, `process_resident_memory_bytes `,
+		`gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/first"} 1`,
+		`gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/third"} 1`)
+}
+
+// checkMetrics checks that the admin server at url's /metrics has every
+// line of wants.
+func checkMetrics(t *testing.T, url string, wants ...string) {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := readAll(t, resp)
-	for _, want := range []string{`gamma_proxy_config_version 4`, `gamma_proxy_config_rejected_total`, `gamma_proxy_busy_poll_hits_total`, `gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/first"} 1`,
-		`gamma_proxy_requests_total{backend="v1",code="200",route="HTTPRoute/ns/third"} 1`} {
+	for _, want := range wants {
 		if !contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}

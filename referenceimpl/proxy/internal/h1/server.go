@@ -25,6 +25,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -47,6 +49,11 @@ const (
 	// maxDrain is how much of a request body the handler left unread is
 	// read to keep the connection; more, and it is closed.
 	maxDrain = 256 << 10
+	// defaultBodyReadTimeout bounds each read of a request body: a client
+	// that sends nothing of its body for this long loses its connection.
+	defaultBodyReadTimeout = 10 * time.Second
+	// lingerTimeout is how long a connection closed on an error reads on.
+	lingerTimeout = 500 * time.Millisecond
 	// smallBody: a response without Content-Length whose handler finishes
 	// having written at most this much gets a Content-Length; otherwise it
 	// is chunked (net/http's bufferBeforeChunkingSize).
@@ -59,6 +66,9 @@ type Server struct {
 	// IdleTimeout closes a connection that sends no request for this long
 	// (0: 5 min); it also bounds the reading of a request's header.
 	IdleTimeout time.Duration
+	// BodyReadTimeout bounds the wait for each read of a request body
+	// (0: 10 s); the connection closes when it passes.
+	BodyReadTimeout time.Duration
 }
 
 func (s *Server) idleTimeout() time.Duration {
@@ -74,7 +84,11 @@ func (s *Server) idleTimeout() time.Duration {
 // handler hijacked it.
 func (s *Server) ServeConn(ctx context.Context, c net.Conn) {
 	sc := &conn{srv: s, c: c, shut: ctx, base: context.WithoutCancel(ctx), remote: c.RemoteAddr().String()}
-	sc.lr = &HeaderLimit{R: c, Err: errHeaderTooLarge}
+	sc.tr = &timedReader{c: c, timeout: s.BodyReadTimeout}
+	if sc.tr.timeout <= 0 {
+		sc.tr.timeout = defaultBodyReadTimeout
+	}
+	sc.lr = &HeaderLimit{R: sc.tr, Err: errHeaderTooLarge}
 	sc.br = bufio.NewReaderSize(sc.lr, 4<<10)
 	sc.bw = bufio.NewWriterSize(c, 4<<10)
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now()) })
@@ -92,6 +106,8 @@ type conn struct {
 	shut     context.Context // ends when the server shuts down
 	base     context.Context
 	remote   string
+	tr       *timedReader
+	head     []byte // reused for timedReader.head
 	lr       *HeaderLimit
 	br       *bufio.Reader
 	bw       *bufio.Writer
@@ -102,8 +118,9 @@ type conn struct {
 
 var errHeaderTooLarge = errors.New("request header too large")
 
-// serveOne reads and answers one request; false: close the connection.
-func (sc *conn) serveOne() bool {
+// readRequest reads the next request and checks it as net/http's server
+// does; nil: the connection must close (the client has had its answer).
+func (sc *conn) readRequest() *http.Request {
 	// One deadline bounds both the idle wait and the header; it is moved
 	// at most once a minute, not per request.
 	idle := sc.srv.idleTimeout()
@@ -111,44 +128,77 @@ func (sc *conn) serveOne() bool {
 		sc.deadline = now.Add(idle)
 		sc.c.SetReadDeadline(sc.deadline)
 	}
-	sc.lr.Left = maxHeaderBytes + 1
+	sc.lr.Left = maxHeaderBytes + 4096 + 1 // net/http's slack
+	// http.ReadRequest drops the Host field and leaves an empty one and
+	// none alike: keep the header's bytes to tell them apart (headerField).
+	sc.tr.head, _ = sc.br.Peek(sc.br.Buffered())
+	sc.tr.head = append(sc.head[:0], sc.tr.head...)
+	sc.tr.keep = true
 	req, err := http.ReadRequest(sc.br)
+	sc.tr.keep = false
+	sc.head = sc.tr.head[:0]
 	sc.lr.Left = 0
 	if err != nil {
 		switch {
 		case errors.Is(err, errHeaderTooLarge):
-			sc.fail(http.StatusRequestHeaderFieldsTooLarge, "request header too large")
+			sc.fail(statusError{code: http.StatusRequestHeaderFieldsTooLarge})
 		case err == io.EOF || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || isTimeout(err):
 		default:
-			sc.fail(http.StatusBadRequest, err.Error())
+			sc.fail(readError(err))
 		}
+		return nil
+	}
+	if req.Host != "" && req.URL.Host == "" {
+		req.Header["Host"] = []string{req.Host} // from the Host field
+	} else if v, ok := headerField(sc.tr.head, "host:"); ok {
+		req.Header["Host"] = []string{v}
+	}
+	if len(req.TransferEncoding) > 0 {
+		if _, ok := headerField(sc.tr.head, "content-length:"); ok {
+			// RFC 9112 6.1: the body is framed by Transfer-Encoding
+			// alone, but the connection MUST close after the answer.
+			req.Close = true
+		}
+	}
+	if err := checkRequest(req); err != nil {
+		sc.fail(err.(statusError))
+		return nil
+	}
+	return req
+}
+
+// serveOne reads and answers one request; false: close the connection.
+func (sc *conn) serveOne() bool {
+	req := sc.readRequest()
+	if req == nil {
 		return false
 	}
-	if req.ProtoMajor != 1 {
-		sc.fail(http.StatusHTTPVersionNotSupported, "unsupported protocol version")
-		return false
-	}
-	if req.ProtoAtLeast(1, 1) && req.Host == "" && req.Method != http.MethodConnect {
-		sc.fail(http.StatusBadRequest, "missing required Host header")
-		return false
-	}
+	var body *reqBody
 	if req.Body != http.NoBody {
-		// A body may take longer to arrive than a header.
+		// A body may take longer to arrive than a header, but each of its
+		// reads has a timeout (timedReader).
 		sc.c.SetReadDeadline(time.Time{})
 		sc.deadline = time.Time{}
+		sc.tr.on = true
+		defer func() { sc.tr.on = false }()
+		body = &reqBody{rc: req.Body}
+		req.Body = body
 	}
 	req.RemoteAddr = sc.remote
-	if e := req.Header["Expect"]; len(e) > 0 {
-		if !strings.EqualFold(e[0], "100-continue") || len(e) > 1 {
-			sc.fail(http.StatusExpectationFailed, "unsupported Expect")
+	w := &response{sc: sc, req: req, body: body, header: make(http.Header), contentLength: -1}
+	if e, ok := req.Header["Expect"]; ok {
+		if len(e) != 1 || !strings.EqualFold(e[0], "100-continue") {
+			// As net/http's server: any expectation but 100-continue.
+			w.header.Set("Connection", "close")
+			w.WriteHeader(http.StatusExpectationFailed)
+			w.finish()
 			return false
 		}
-		delete(req.Header, "Expect")
 		if req.ProtoAtLeast(1, 1) && req.Body != http.NoBody {
-			req.Body = &continueReader{ReadCloser: req.Body, bw: sc.bw}
+			w.cont = &continueReader{ReadCloser: req.Body, sc: sc}
+			req.Body = w.cont
 		}
 	}
-	w := &response{sc: sc, req: req, header: make(http.Header), contentLength: -1}
 	if !sc.serveHTTP(w, req.WithContext(sc.base)) || sc.hijacked {
 		return false
 	}
@@ -156,17 +206,73 @@ func (sc *conn) serveOne() bool {
 		return false
 	}
 	// Read what the handler left of the body, so the next request parses.
-	if cr, ok := req.Body.(*continueReader); ok && !cr.sent {
+	if w.cont != nil && !w.cont.stop() {
+		return false // the client never sent the body: do not wait for it
+	}
+	return body == nil || body.drain()
+}
+
+// reqBody is a request body as the handler sees it. Closing it does not
+// read the rest (net/http's body would, without bound): the server does,
+// up to maxDrain, once the handler has returned (drain). A Transport may
+// still read it after its RoundTrip returned (an early answer of the
+// backend, a 413 say): mu orders those reads with Close and drain.
+type reqBody struct {
+	mu     sync.Mutex
+	rc     io.ReadCloser
+	eof    bool
+	err    error
+	closed bool
+}
+
+var errBodyClosed = errors.New("http: invalid Read on closed Body")
+
+func (b *reqBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, errBodyClosed
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	} else if err != nil && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+func (b *reqBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}
+
+// failed reports whether reading the body failed.
+func (b *reqBody) failed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err != nil
+}
+
+// drain reads what the handler left of the body, so that the next request
+// parses; false: the connection must close. A body that ended in an error
+// (a bad chunk, a timeout) leaves the connection at an unknown point of
+// the byte stream: what follows must not be read as a request (RFC 9112
+// 7.1; request smuggling).
+func (b *reqBody) drain() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	if b.err != nil {
 		return false
 	}
-	if req.Body != http.NoBody {
-		n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1)
-		if n > maxDrain {
-			return false
-		}
-		req.Body.Close()
+	if b.eof {
+		return true
 	}
-	return true
+	n, err := io.CopyN(io.Discard, b.rc, maxDrain+1)
+	return n <= maxDrain && err == io.EOF
 }
 
 // serveHTTP runs the handler; false: it panicked (http.ErrAbortHandler,
@@ -181,10 +287,71 @@ func (sc *conn) serveHTTP(w *response, r *http.Request) (ok bool) {
 	return true
 }
 
-// fail answers a request that could not be read, then the connection closes.
-func (sc *conn) fail(code int, msg string) {
-	fmt.Fprintf(sc.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", code, http.StatusText(code), len(msg), msg)
+// fail answers a request that could not be read, then the connection
+// closes; the answer is net/http's server's, byte for byte.
+func (sc *conn) fail(e statusError) {
+	status := fmt.Sprintf("%d %s", e.code, http.StatusText(e.code))
+	if e.text != "" {
+		status += ": " + e.text
+	}
+	body := status
+	if e.code == http.StatusNotImplemented {
+		body = "Unsupported transfer encoding"
+	}
+	fmt.Fprintf(sc.bw, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n%s", status, body)
 	sc.bw.Flush()
+	sc.lingerClose()
+}
+
+// lingerClose ends the connection's writing side and reads what the client
+// still sends for a moment before the connection closes, as net/http's
+// server does after an error: closing with unread bytes would reset the
+// connection, and the client might lose the answer.
+func (sc *conn) lingerClose() {
+	if cw, ok := sc.c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	sc.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	io.CopyN(io.Discard, sc.c, maxDrain)
+}
+
+// timedReader reads the connection; while on (a request body is read), it
+// gives every read its timeout. While a header is read, it keeps a
+// copy of what it read in head (headerField).
+type timedReader struct {
+	c       net.Conn
+	timeout time.Duration
+	on      bool
+	keep    bool
+	head    []byte
+}
+
+func (r *timedReader) Read(p []byte) (int, error) {
+	if r.on {
+		r.c.SetReadDeadline(time.Now().Add(r.timeout))
+	}
+	n, err := r.c.Read(p)
+	if r.keep {
+		r.head = append(r.head, p[:n]...)
+	}
+	return n, err
+}
+
+// headerField returns the value of the first field named name (lower
+// case, with its colon) of the header in head, if it has one.
+func headerField(head []byte, name string) (string, bool) {
+	for len(head) > 0 {
+		line, rest, _ := bytes.Cut(head, []byte("\n"))
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return "", false // the end of the header
+		}
+		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			return string(bytes.Trim(line[len(name):], " \t")), true
+		}
+		head = rest
+	}
+	return "", false
 }
 
 func isTimeout(err error) bool {
@@ -195,28 +362,58 @@ func isTimeout(err error) bool {
 // continueReader answers "100 Continue" when the handler first reads the
 // body of a request that expects it. Closed before that, the body was
 // never sent: the connection closes rather than wait for it.
+// The handler may relay the backend's own 100 Continue (WriteHeader) on
+// another goroutine than the one reading the body: the client gets one.
 type continueReader struct {
 	io.ReadCloser
-	bw   *bufio.Writer
+	sc *conn
+
+	mu   sync.Mutex // guards sent and writing the 100 Continue
 	sent bool
 }
 
 func (r *continueReader) Close() error {
-	if !r.sent {
+	r.mu.Lock()
+	sent := r.sent
+	r.mu.Unlock()
+	if !sent {
 		return nil
 	}
 	return r.ReadCloser.Close()
 }
 
 func (r *continueReader) Read(p []byte) (int, error) {
-	if !r.sent {
-		r.sent = true
-		r.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
-		if err := r.bw.Flush(); err != nil {
-			return 0, err
-		}
+	if err := r.send(nil); err != nil {
+		return 0, err
 	}
 	return r.ReadCloser.Read(p)
+}
+
+// stop reports whether the 100 Continue was sent, and makes sure it never
+// is from now on (a Transport may read the body after the handler returned).
+func (r *continueReader) stop() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent := r.sent
+	r.sent = true
+	return sent
+}
+
+// send writes the 100 Continue unless it was sent: with write, the
+// handler's, else the server's own.
+func (r *continueReader) send(write func()) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sent {
+		return nil
+	}
+	r.sent = true
+	if write != nil {
+		write()
+	} else {
+		r.sc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+	}
+	return r.sc.bw.Flush()
 }
 
 // response is a request's http.ResponseWriter, http.Flusher and
@@ -224,6 +421,8 @@ func (r *continueReader) Read(p []byte) (int, error) {
 type response struct {
 	sc     *conn
 	req    *http.Request
+	body   *reqBody        // nil: the request has none
+	cont   *continueReader // nil: the request expects no 100 Continue
 	header http.Header
 
 	status        int   // final status, 0 until WriteHeader
@@ -243,10 +442,20 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		if !w.req.ProtoAtLeast(1, 1) {
+			return // RFC 9110 15.2: no 1xx to an HTTP/1.0 client
+		}
 		// Informational: out at once, the final answer follows.
-		w.writeStatusLine(code)
-		w.writeHeaderFields(w.header, nil)
-		w.sc.bw.WriteString("\r\n")
+		write := func() {
+			w.writeStatusLine(code)
+			w.writeHeaderFields(w.header, nil)
+			w.sc.bw.WriteString("\r\n")
+		}
+		if code == http.StatusContinue && w.cont != nil {
+			w.cont.send(write)
+			return
+		}
+		write()
 		w.sc.bw.Flush()
 		return
 	}
@@ -378,7 +587,7 @@ func (w *response) commit(final bool) {
 	default:
 		w.closeAfter = true // an HTTP/1.0 body ends with the connection
 	}
-	if w.req.Close || w.sc.shut.Err() != nil || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
+	if w.req.Close || w.sc.shut.Err() != nil || (w.body != nil && w.body.failed()) || httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if !w.req.ProtoAtLeast(1, 1) && !httpguts.HeaderValuesContainsToken(w.req.Header["Connection"], "keep-alive") {

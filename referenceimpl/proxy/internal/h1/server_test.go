@@ -18,12 +18,16 @@ import (
 // shuts it down (cancels ServeConn's context).
 func serve(t *testing.T, h http.Handler) (string, context.CancelFunc) {
 	t.Helper()
+	return serveWith(t, &Server{Handler: h})
+}
+
+func serveWith(t *testing.T, srv *Server) (string, context.CancelFunc) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := &Server{Handler: h}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -306,5 +310,31 @@ func TestShutdown(t *testing.T) {
 	resp, body := readResponse(t, busyBR, "GET")
 	if body != "ok" || !resp.Close {
 		t.Fatalf("busy connection after shutdown: %q close %v", body, resp.Close)
+	}
+}
+
+// A request body that stops coming loses its connection after the body
+// read timeout (it had none: a client could hold a connection and a
+// handler forever), and the handler's read fails.
+func TestStalledBodyTimesOut(t *testing.T) {
+	readErr := make(chan error, 1)
+	addr, _ := serveWith(t, &Server{BodyReadTimeout: 200 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})})
+	c, br := raw(t, addr, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+	defer c.Close()
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the handler read a whole body that never came")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the body read did not time out")
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, br) // the connection ends
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the connection stayed open")
 	}
 }

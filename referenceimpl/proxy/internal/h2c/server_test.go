@@ -15,6 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 type ctxKey struct{}
@@ -24,12 +27,23 @@ type ctxKey struct{}
 // returns the address and a function that shuts the server down.
 func serve(t *testing.T, h http.Handler) (string, context.CancelFunc) {
 	t.Helper()
+	return serveWith(t, &Server{Handler: h})
+}
+
+// serveServer is serve with a Server of the caller's.
+func serveServer(t *testing.T, srv *Server) string {
+	t.Helper()
+	addr, _ := serveWith(t, srv)
+	return addr
+}
+
+func serveWith(t *testing.T, srv *Server) (string, context.CancelFunc) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "from the base context"))
-	srv := &Server{Handler: h}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -370,4 +384,131 @@ func TestSniffHTTP1(t *testing.T) {
 		t.Fatalf("replayed %q, %v", buf, err)
 	}
 	a.Close()
+}
+
+// rawH2C opens a connection to addr, sends the client preface and the
+// SETTINGS f, and returns a framer on it.
+func rawH2C(t *testing.T, addr string, settings ...http2.Setting) (*http2.Framer, net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	io.WriteString(c, http2.ClientPreface)
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	return fr, c
+}
+
+// goAwayCode reads frames until a GOAWAY and returns its error code.
+func goAwayCode(t *testing.T, fr *http2.Framer, c net.Conn) http2.ErrCode {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			return ga.ErrCode
+		}
+	}
+}
+
+// A client's SETTINGS_MAX_FRAME_SIZE out of range is a connection error
+// (RFC 9113 6.5.2): the hand-made server stored 0 and then wrote empty
+// CONTINUATION frames without end.
+func TestMaxFrameSizeOutOfRange(t *testing.T) {
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, v := range []uint32{0, 16383, 1 << 24} {
+		fr, c := rawH2C(t, addr, http2.Setting{ID: http2.SettingMaxFrameSize, Val: v})
+		if code := goAwayCode(t, fr, c); code != http2.ErrCodeProtocol {
+			t.Errorf("SETTINGS_MAX_FRAME_SIZE %d: GOAWAY %v, want PROTOCOL_ERROR", v, code)
+		}
+	}
+}
+
+// A WINDOW_UPDATE that takes the connection window above 2^31-1 is a
+// FLOW_CONTROL_ERROR (RFC 9113 6.9.1): the hand-made server wrapped the
+// window negative and never sent the response's DATA.
+func TestWindowOverflow(t *testing.T) {
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	fr, c := rawH2C(t, addr)
+	if err := fr.WriteWindowUpdate(0, 1<<31-1); err != nil {
+		t.Fatal(err)
+	}
+	if code := goAwayCode(t, fr, c); code != http2.ErrCodeFlowControl {
+		t.Errorf("GOAWAY %v, want FLOW_CONTROL_ERROR", code)
+	}
+}
+
+// A request body that stops coming gets its stream reset after the body
+// read timeout, and the handler's read fails; a gRPC one is left alone.
+func TestStalledBodyTimesOut(t *testing.T) {
+	readErr := make(chan error, 1)
+	srv := &Server{BodyReadTimeout: 200 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})}
+	addr := serveServer(t, srv)
+	fr, c := rawH2C(t, addr)
+	var hbuf bytes.Buffer
+	enc := hpack.NewEncoder(&hbuf)
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "x"}, {":path", "/"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hbuf.Bytes(), EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	fr.WriteData(1, false, []byte("ab"))
+	go io.Copy(io.Discard, c)
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the handler read a whole body that never came")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the body read did not time out")
+	}
+}
+
+// A body read after the handler returned (as a Transport does when the
+// backend answered before the whole body was sent) must not touch the
+// finished stream: it crashed the proxy when the read deadline moved.
+func TestBodyReadAfterHandler(t *testing.T) {
+	read := make(chan error, 1)
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			_, err := r.Body.Read(make([]byte, 10))
+			read <- err
+		}()
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+	}))
+	resp, err := client(addr).Post("http://x/", "text/plain", io.LimitReader(neverEnding('x'), 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	<-read // and the server still runs:
+	if resp, err := client(addr).Get("http://x/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }

@@ -2,7 +2,9 @@ package httpproxy
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -23,8 +25,11 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Cont
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
+	var body *clientBody
 	if out.Body != nil {
 		defer out.Body.Close()
+		body = &clientBody{ReadCloser: out.Body}
+		out.Body = body
 	}
 	out.Close = false
 	te := httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers")
@@ -46,6 +51,10 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Cont
 
 	res, err := h.RoundTrip(out)
 	if err != nil {
+		if body != nil && body.err != nil {
+			h.clientBodyFailed(w, p, body.err)
+			return
+		}
 		h.errorHandler(w, out, err)
 		return
 	}
@@ -155,4 +164,48 @@ func copyBody(w http.ResponseWriter, res *http.Response) error {
 			return rerr
 		}
 	}
+}
+
+// clientBody is a request body as read from the client; err is why
+// reading it failed, if it did.
+type clientBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// clientBodyFailed answers a request whose body could not be read from the
+// client: the client's fault, not the backend's. A client that went away
+// (or stalled past the body read timeout) is counted as 499 and gets
+// nothing; a malformed body (a bad chunk) gets 400.
+func (h *Handler) clientBodyFailed(w http.ResponseWriter, p *plan, err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		h.local(w, p, http.StatusRequestTimeout, "request body read timeout")
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne) || isClientGone(err):
+		rt, b := p.names()
+		h.record(rt, b, 499)
+		panic(http.ErrAbortHandler)
+	default:
+		h.local(w, p, http.StatusBadRequest, "malformed request body")
+	}
+}
+
+// isClientGone reports whether err says the client closed or reset its
+// connection or stream.
+func isClientGone(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "client disconnected") || strings.Contains(msg, "stream reset") || strings.Contains(msg, "connection reset")
 }
