@@ -1,11 +1,14 @@
 package pipeline
 
+import "gamma-conformance/manifests"
+
 // Names the reference mesh is installed under (its XMesh, the namespace
-// label that enrolls a namespace, the controllerName of its route status).
+// label that enrolls a namespace, the controllerName of its route status),
+// from the install manifests.
 const (
-	referenceMeshName   = "gamma-reference"
-	referenceInject     = "mesh.gamma-conformance.dev/inject=enabled"
-	referenceController = "gamma-conformance.dev/reference-mesh"
+	referenceMeshName   = manifests.MeshName
+	referenceInject     = manifests.InjectLabel
+	referenceController = manifests.ControllerName
 )
 
 // ReferenceMeshUpstreamFlags are the upstream runner's flags for a run

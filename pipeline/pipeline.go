@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
-
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/mesh"
@@ -163,7 +161,7 @@ func (j *job) meshRun(ctx context.Context, bin, name, dir string, flags []string
 }
 
 func (j *job) installCRDs(ctx context.Context) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", j.cluster.Kubeconfig)
+	rc, err := j.cluster.RESTConfig()
 	if err != nil {
 		return err
 	}

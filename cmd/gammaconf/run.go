@@ -124,7 +124,7 @@ built or run; 3 the suite binary could not be built or run.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", filepath.Join(local.DefaultDir, "kubeconfig"), "kubeconfig of the cluster under test")
+	f.StringVar(&kubeconfig, "kubeconfig", local.DefaultKubeconfig, "kubeconfig of the cluster under test")
 	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
 	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
 	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
