@@ -16,4 +16,4 @@ protocol: ## the proxy vs h2spec (and x/net's h2c server), an HTTP/1.1 battery (
 	@# it stopped has exited. Skips when not root or a cluster is up.
 	GAMMA_CLUSTER_CYCLES=10 go test -count=1 -v -timeout 30m -run '^TestUpDownCycles$$' ./harness/local/ | tee -a $(OUT)/protocol.txt
 	@echo "--- protocol figures ---"
-	@grep -hoE '^[a-z0-9_]+=[0-9.]+( [a-z0-9_]+=[0-9.]+)*' $(OUT)/protocol.txt | tr ' ' '\n'
+	@grep -hoE '^(h2spec|h1_battery|grpc_interop|proxy|cluster)_[a-z0-9_]*=[0-9.]+( [a-z0-9_]+=[0-9.]+)*' $(OUT)/protocol.txt | tr ' ' '\n'
