@@ -64,8 +64,12 @@ func TestUpstreamNamesClaimSemanticsFeaturesPerVersion(t *testing.T) {
 	if !slices.Contains(v16, ConsumerRetry) || slices.Contains(v17, ConsumerRetry) || !slices.Contains(v17codes, ConsumerRetry) {
 		t.Errorf("retry mapping: v1.6 %v, v1.7 HTTPRouteRetry %v, v1.7 HTTPRouteRetryCodes %v", v16, v17, v17codes)
 	}
-	if _, err := Claimed("v1.5.1", nil); err == nil || !strings.Contains(err.Error(), "known: v1.6, v1.7") {
+	if _, err := Claimed("v1.5.1", []string{"MeshConsumerRoute"}); err == nil || !strings.Contains(err.Error(), "known: v1.6, v1.7") {
 		t.Errorf("unknown version: %v", err)
+	}
+	// Semantics names need no mapping: no CRDs (version "") is fine.
+	if got, err := Claimed("", []string{RetryBudget}); err != nil || !slices.Equal(got, []string{RetryBudget}) {
+		t.Errorf("semantics names without a version: %v %v", got, err)
 	}
 }
 

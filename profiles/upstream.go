@@ -76,15 +76,21 @@ func Implications(version string) ([]Implication, error) {
 // Gateway API version: the semantics names among them, and those implied
 // by the upstream names among them.
 func Claimed(version string, claimed []string) ([]string, error) {
-	imps, err := Implications(version)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
+	var out, upstream []string
 	for _, n := range claimed {
 		if IsFeature(n) {
 			out = append(out, n)
+		} else {
+			upstream = append(upstream, n)
 		}
+	}
+	if len(upstream) == 0 {
+		sort.Strings(out)
+		return out, nil // semantics names need no version's mapping
+	}
+	imps, err := Implications(version)
+	if err != nil {
+		return nil, err
 	}
 	for _, imp := range imps {
 		if !slices.Contains(out, imp.Semantics) && containsAll(claimed, imp.Upstream) {

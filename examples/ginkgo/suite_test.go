@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
+	"gamma-conformance/harness/providers"
+	"gamma-conformance/profiles"
+	"gamma-conformance/suites/semantics"
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"gamma-conformance/suites/semantics"
 )
 
 // cfg is filled in by the BeforeSuite, once the cluster is known.
@@ -18,9 +18,13 @@ var cfg semantics.Config
 var _ = semantics.GinkgoTest(&cfg)
 
 var _ = BeforeSuite(func() {
-	rc, err := clientcmd.BuildConfigFromFlags("", os.Getenv("GAMMA_KUBECONFIG"))
+	c, err := providers.Open(os.Getenv("GAMMA_KUBECONFIG"))
+	gomega.Expect(err).NotTo(gomega.HaveOccurred())
+	rc, err := c.RESTConfig()
 	gomega.Expect(err).NotTo(gomega.HaveOccurred())
 	cfg.RESTConfig = rc
+	// The no-route pass-through controls are an extended feature: claim it.
+	cfg.SupportedFeatures = []string{profiles.NoRoutePassThrough}
 })
 
 // TestVendorSuite runs the pass-through controls of the semantics suite in
@@ -32,7 +36,7 @@ func TestVendorSuite(t *testing.T) {
 	}
 	gomega.RegisterFailHandler(Fail)
 	suiteConfig, reporterConfig := GinkgoConfiguration()
-	suiteConfig.LabelFilter = "control && SemanticsPassThrough && !SemanticsParentRefPort"
+	suiteConfig.LabelFilter = "control && " + profiles.NoRoutePassThrough
 	suiteConfig.FocusStrings = []string{"with no routes"}
 	n := 0
 	for _, sr := range PreviewSpecs("vendor suite", suiteConfig).SpecReports {

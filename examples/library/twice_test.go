@@ -4,15 +4,15 @@ import (
 	"os"
 	"testing"
 
-	"k8s.io/client-go/tools/clientcmd"
-
+	"gamma-conformance/harness/providers"
+	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/semantics"
 )
 
 // TestTwoRunsInOneProcess runs the semantics suite twice at once, in
-// parallel subtests, with two configurations (two selections, two sets of
-// namespace labels), against the cluster `make test` brought up. That
+// parallel subtests, with two configurations (two selections, two ways of
+// claiming the extended feature, two sets of namespace labels), against the cluster `make test` brought up. That
 // cluster has no mesh, so the two runs select pass-through controls, which
 // pass there; each run must report exactly its own selection.
 func TestTwoRunsInOneProcess(t *testing.T) {
@@ -20,18 +20,24 @@ func TestTwoRunsInOneProcess(t *testing.T) {
 	if kubeconfig == "" {
 		t.Skip("GAMMA_KUBECONFIG is not set: run through `make test`, which brings a cluster up")
 	}
-	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	c, err := providers.Open(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := c.RESTConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
 	runs := map[string]semantics.Config{
 		"http": {
-			Focus:           []string{`^Pass-through with no routes HTTP to a Service reaches the Service's own pods$`},
-			NamespaceLabels: map[string]string{"examples.gamma-conformance.dev/run": "http"},
+			Focus:             []string{`^Pass-through with no routes HTTP to a Service reaches the Service's own pods$`},
+			SupportedFeatures: []string{profiles.NoRoutePassThrough},
+			NamespaceLabels:   map[string]string{"examples.gamma-conformance.dev/run": "http"},
 		},
 		"tcp": {
-			LabelFilter:     "control && SemanticsPassThrough",
+			LabelFilter:     "control && " + profiles.NoRoutePassThrough,
 			Focus:           []string{`a TCP port passes through$`},
+			AllFeatures:     true,
 			NamespaceLabels: map[string]string{"examples.gamma-conformance.dev/run": "tcp"},
 		},
 	}
