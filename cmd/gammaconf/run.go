@@ -110,17 +110,7 @@ built or run; 3 the suite binary could not be built or run.`,
 			} else {
 				err = s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
-			var se *pipeline.SuiteError
-			switch {
-			case err == nil:
-				return nil
-			case errors.As(err, &se) && se.Usage:
-				return &exitError{exitUsage, err}
-			case errors.As(err, &se) && se.Code > 0:
-				return &exitError{exitFailed, err}
-			default:
-				return &exitError{exitRuntime, err}
-			}
+			return suiteExit(err)
 		},
 	}
 	f := cmd.Flags()
@@ -176,4 +166,19 @@ func wrap(s string, width int) string {
 		line += w
 	}
 	return strings.Join(append(lines, line), "\n")
+}
+
+// suiteExit maps how a suite run ended to gammaconf's exit codes.
+func suiteExit(err error) error {
+	var se *pipeline.SuiteError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se) && se.Usage:
+		return &exitError{exitUsage, err}
+	case errors.As(err, &se) && se.Code > 0:
+		return &exitError{exitFailed, err}
+	default:
+		return &exitError{exitRuntime, err}
+	}
 }
