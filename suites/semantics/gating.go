@@ -6,13 +6,12 @@ import (
 	"slices"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 
 	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/kube"
 )
 
 // notSupportedPrefix starts the skip message of specs whose features the
@@ -43,7 +42,7 @@ func claims(ctx context.Context, cfg Config, c client.Client) (map[string]bool, 
 		}
 		version := cfg.GatewayAPIVersion
 		if version == "" {
-			version = installedVersion(ctx, c)
+			version, _ = kube.InstalledGatewayAPI(ctx, c)
 		}
 		var err error
 		if claimed, err = profiles.Claimed(version, names); err != nil && len(names) > 0 {
@@ -86,19 +85,6 @@ func xmeshFeatures(ctx context.Context, c client.Client, name string) ([]string,
 		out = append(out, string(f.Name))
 	}
 	return out, nil
-}
-
-// installedVersion is the bundle version of the installed HTTPRoute CRD
-// ("" when it cannot be read).
-func installedVersion(ctx context.Context, c client.Client) string {
-	crd := &unstructured.Unstructured{}
-	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := c.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
-		return ""
-	}
-	return crd.GetAnnotations()["gateway.networking.k8s.io/bundle-version"]
 }
 
 // unsupported lists the spec's features this run does not claim.

@@ -21,9 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/gateway-api/conformance"
 
@@ -101,15 +98,11 @@ func InstalledGatewayAPI() results.GatewayAPI {
 	if err != nil {
 		return unknown
 	}
-	crd := &unstructured.Unstructured{}
-	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Client.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
+	version, channel := kube.InstalledGatewayAPI(context.Background(), c.Client)
+	if version == "" {
 		return unknown
 	}
-	a := crd.GetAnnotations()
-	return results.GatewayAPI{Version: a["gateway.networking.k8s.io/bundle-version"], Channel: a["gateway.networking.k8s.io/channel"]}
+	return results.GatewayAPI{Version: version, Channel: channel}
 }
 
 // BinaryCluster is an API client for the binary's own needs (CRD version,

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -126,4 +129,18 @@ func describeWants(wants []Want) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, ",")
+}
+
+// InstalledGatewayAPI reads the bundle version and channel of the installed
+// HTTPRoute CRD; both are "" when it cannot be read.
+func InstalledGatewayAPI(ctx context.Context, c client.Client) (version, channel string) {
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Get(ctx, client.ObjectKey{Name: "httproutes.gateway.networking.k8s.io"}, crd); err != nil {
+		return "", ""
+	}
+	a := crd.GetAnnotations()
+	return a["gateway.networking.k8s.io/bundle-version"], a["gateway.networking.k8s.io/channel"]
 }
