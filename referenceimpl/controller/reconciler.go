@@ -57,7 +57,7 @@ func (r *meshReconciler) setup(mgr ctrl.Manager) error {
 		b = b.Watches(k.newObj(), all)
 	}
 	if r.policies {
-		b = b.Watches(&xv1alpha1.XBackendTrafficPolicy{}, all)
+		b = b.Watches(unstructuredOf(xv1alpha1.GroupVersion, "XBackendTrafficPolicy"), all)
 	}
 	if r.grants {
 		b = b.Watches(&gatewayv1.ReferenceGrant{}, all)
@@ -84,11 +84,9 @@ func (r *meshReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (re
 		}
 	}
 	if r.policies {
-		var l xv1alpha1.XBackendTrafficPolicyList
-		if err := r.client.List(ctx, &l); err != nil {
+		if err := listTrafficPolicies(ctx, r.client, &in); err != nil {
 			return reconcile.Result{}, err
 		}
-		in.BackendTrafficPolicies = l.Items
 	}
 	if r.grants {
 		var l gatewayv1.ReferenceGrantList

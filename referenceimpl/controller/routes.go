@@ -21,14 +21,10 @@ type routeKind struct {
 }
 
 var allRouteKinds = []routeKind{{
+	// HTTPRoutes are read unstructured: compat.go.
 	kind:   routing.KindHTTPRoute,
-	newObj: func() client.Object { return &gatewayv1.HTTPRoute{} },
-	list: func(ctx context.Context, c client.Reader, in *routing.Input) error {
-		var l gatewayv1.HTTPRouteList
-		err := c.List(ctx, &l)
-		in.HTTPRoutes = l.Items
-		return err
-	},
+	newObj: func() client.Object { return unstructuredOf(gatewayv1.GroupVersion, routing.KindHTTPRoute) },
+	list:   listHTTPRoutes,
 }, {
 	kind:   routing.KindGRPCRoute,
 	newObj: func() client.Object { return &gatewayv1.GRPCRoute{} },

@@ -18,6 +18,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -135,7 +136,10 @@ func Run(ctx context.Context, o Options) error {
 		Scheme:                 Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress: o.HealthAddr,
-		WebhookServer:          webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: certDir}),
+		// HTTPRoutes and XBackendTrafficPolicies are read unstructured
+		// (compat.go), from the cache like the rest.
+		Client:        client.Options{Cache: &client.CacheOptions{Unstructured: true}},
+		WebhookServer: webhook.NewServer(webhook.Options{Port: o.WebhookPort, CertDir: certDir}),
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -160,5 +161,43 @@ func TestPublisherVersions(t *testing.T) {
 	}
 	if s3, _ := p.Current(); s3.Version != s2.Version || s2.Version != s1.Version+1 {
 		t.Fatalf("versions %d %d %d", s1.Version, s2.Version, s3.Version)
+	}
+}
+
+func TestSessionToV163(t *testing.T) {
+	// Gateway API v1.7.0 renamed SessionPersistence's fields: cookie{name,
+	// path, lifetimeType} and header{name} replace sessionName and
+	// cookieConfig{lifetimeType}.
+	for _, c := range []struct {
+		name       string
+		in, want   map[string]any
+		cookiePath string
+	}{{
+		name: "v1.7.0 cookie",
+		in: map[string]any{"type": "Cookie", "absoluteTimeout": "1h",
+			"cookie": map[string]any{"name": "c", "path": "/app", "lifetimeType": "Permanent"}},
+		want: map[string]any{"type": "Cookie", "absoluteTimeout": "1h", "sessionName": "c",
+			"cookieConfig": map[string]any{"lifetimeType": "Permanent"}},
+		cookiePath: "/app",
+	}, {
+		name: "v1.7.0 header",
+		in:   map[string]any{"type": "Header", "header": map[string]any{"name": "x-s"}},
+		want: map[string]any{"type": "Header", "sessionName": "x-s"},
+	}, {
+		name: "v1.7.0 cookie with defaults only",
+		in:   map[string]any{"type": "Cookie", "cookie": map[string]any{"path": "/", "lifetimeType": "Session"}},
+		want: map[string]any{"type": "Cookie", "cookieConfig": map[string]any{"lifetimeType": "Session"}}, cookiePath: "/",
+	}, {
+		name: "v1.6.3 is left as it is",
+		in:   map[string]any{"type": "Cookie", "sessionName": "c", "cookieConfig": map[string]any{"lifetimeType": "Session"}},
+		want: map[string]any{"type": "Cookie", "sessionName": "c", "cookieConfig": map[string]any{"lifetimeType": "Session"}},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.in
+			path := sessionToV163(got)
+			if !reflect.DeepEqual(got, c.want) || path != c.cookiePath {
+				t.Fatalf("got %v path %q, want %v path %q", got, path, c.want, c.cookiePath)
+			}
+		})
 	}
 }

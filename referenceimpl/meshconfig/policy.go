@@ -3,6 +3,7 @@ package meshconfig
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -74,6 +75,8 @@ type SessionPersistence struct {
 	// Permanent cookies carry Max-Age (AbsoluteTimeout); session cookies do
 	// not.
 	Permanent bool `json:"permanent,omitempty"`
+	// Path is the cookie's Path attribute ("": "/").
+	Path string `json:"path,omitempty"`
 }
 
 func (r *Retry) validate() error {
@@ -133,6 +136,9 @@ func (s *SessionPersistence) validate() error {
 	}
 	if s.Permanent && (s.Type != SessionCookie || s.AbsoluteTimeout == 0) {
 		return fmt.Errorf("a permanent session needs type Cookie and an absolute timeout")
+	}
+	if s.Path != "" && (s.Type != SessionCookie || s.Path[0] != '/' || strings.ContainsAny(s.Path, ";\x00\r\n")) {
+		return fmt.Errorf("session cookie path %q must start with / (type Cookie only)", s.Path)
 	}
 	return nil
 }

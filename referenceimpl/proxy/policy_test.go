@@ -249,3 +249,17 @@ func TestPermanentSessionCookie(t *testing.T) {
 		t.Fatalf("Set-Cookie %q has no Max-Age=3600", sc)
 	}
 }
+
+func TestSessionCookiePath(t *testing.T) {
+	// CookieConfig.Path (v1.7.0): "When not specified, implementations MUST
+	// default the cookie path to "/"."
+	a := echoServer(t, "a")
+	for path, want := range map[string]string{"": "Path=/;", "/app": "Path=/app;"} {
+		be := backend("be", 1, endpoint(a))
+		be.Session = &meshconfig.SessionPersistence{Type: meshconfig.SessionCookie, Name: "sid", Path: path}
+		c := policyHarness(t, rule("r", be))
+		if sc := get(t, c, "http://"+vip+"/x/y").header.Get("Set-Cookie"); !strings.Contains(sc, want) {
+			t.Fatalf("path %q: Set-Cookie %q, want %s", path, sc, want)
+		}
+	}
+}

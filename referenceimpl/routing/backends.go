@@ -29,11 +29,14 @@ type world struct {
 	choices  *Choices
 	// grants are the ReferenceGrants, per namespace.
 	grants map[string][]*gatewayv1.ReferenceGrant
+	// cookiePaths are Input.CookiePaths.
+	cookiePaths map[SessionRef]string
 }
 
 func newWorld(in *Input) *world {
 	w := &world{services: map[nsName]*corev1.Service{}, slices: map[nsName][]*discoveryv1.EndpointSlice{},
-		policies: map[nsName]servicePolicy{}, choices: &in.Choices, grants: map[string][]*gatewayv1.ReferenceGrant{}}
+		policies: map[nsName]servicePolicy{}, choices: &in.Choices, grants: map[string][]*gatewayv1.ReferenceGrant{},
+		cookiePaths: in.CookiePaths}
 	for i := range in.ReferenceGrants {
 		g := &in.ReferenceGrants[i]
 		w.grants[g.Namespace] = append(w.grants[g.Namespace], g)

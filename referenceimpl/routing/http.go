@@ -89,7 +89,7 @@ func compileHTTPRule(w *world, cr *compiledRoute, index int, rule *gatewayv1.HTT
 		}
 		out.Retry = r
 	}
-	session, err := ruleSession(cr, index, rule.SessionPersistence)
+	session, err := ruleSession(w, cr, index, rule.SessionPersistence)
 	if err != nil {
 		return httpRule{}, err
 	}

@@ -32,6 +32,42 @@ type Input struct {
 
 	// ReferenceGrants are read only when Choices.CrossNamespaceBackendsNeedGrant.
 	ReferenceGrants []gatewayv1.ReferenceGrant
+
+	// CookiePaths are the session cookies' paths (CookieConfig.Path,
+	// Gateway API v1.7.0), which the v1.6.3 types of HTTPRoute and
+	// XBackendTrafficPolicy cannot carry: the controller reads them beside
+	// the objects. A session with none gets Path=/ from the proxy (v1.7.0:
+	// "When not specified, implementations MUST default the cookie path to
+	// "/"").
+	CookiePaths map[SessionRef]string
+}
+
+// AddCookiePath records the cookie path of a session ("" records nothing).
+func (in *Input) AddCookiePath(ref SessionRef, path string) {
+	if path == "" {
+		return
+	}
+	if in.CookiePaths == nil {
+		in.CookiePaths = map[SessionRef]string{}
+	}
+	in.CookiePaths[ref] = path
+}
+
+// SessionRef names where a SessionPersistence is configured: an HTTPRoute's
+// rule (by index) or an XBackendTrafficPolicy (Rule -1).
+type SessionRef struct {
+	Kind, Namespace, Name string
+	Rule                  int
+}
+
+// RuleSessionRef is the SessionRef of an HTTPRoute's rule.
+func RuleSessionRef(namespace, name string, rule int) SessionRef {
+	return SessionRef{Kind: KindHTTPRoute, Namespace: namespace, Name: name, Rule: rule}
+}
+
+// PolicySessionRef is the SessionRef of an XBackendTrafficPolicy.
+func PolicySessionRef(namespace, name string) SessionRef {
+	return SessionRef{Kind: "XBackendTrafficPolicy", Namespace: namespace, Name: name, Rule: -1}
 }
 
 // Output is what the mesh must do.

@@ -68,7 +68,7 @@ func resolvePolicies(w *world, in *Input) []PolicyStatus {
 	owner := map[nsName]string{}
 	var out []PolicyStatus
 	for _, p := range ps {
-		sp, invalid := compilePolicy(p)
+		sp, invalid := compilePolicy(p, w.cookiePaths)
 		var targets []policyTarget
 		seen := map[gatewayv1.ObjectName]bool{}
 		for _, tr := range p.Spec.TargetRefs {
@@ -139,7 +139,7 @@ func policyStatus(p *gatewayxv1a1.XBackendTrafficPolicy, targets []policyTarget,
 
 // compilePolicy translates a policy's spec; a non-empty second result says
 // why it is invalid.
-func compilePolicy(p *gatewayxv1a1.XBackendTrafficPolicy) (servicePolicy, string) {
+func compilePolicy(p *gatewayxv1a1.XBackendTrafficPolicy, cookiePaths map[SessionRef]string) (servicePolicy, string) {
 	var sp servicePolicy
 	if rc := p.Spec.RetryConstraint; rc != nil {
 		b := &meshconfig.RetryBudget{Percent: defaultBudgetPercent, Interval: defaultBudgetInterval,
@@ -180,7 +180,7 @@ func compilePolicy(p *gatewayxv1a1.XBackendTrafficPolicy) (servicePolicy, string
 		sp.budget = b
 	}
 	if p.Spec.SessionPersistence != nil {
-		s, err := compileSession("sessionPersistence", p.Spec.SessionPersistence)
+		s, err := compileSession("sessionPersistence", p.Spec.SessionPersistence, cookiePaths[PolicySessionRef(p.Namespace, p.Name)])
 		if err != "" {
 			return sp, err
 		}
@@ -189,10 +189,11 @@ func compilePolicy(p *gatewayxv1a1.XBackendTrafficPolicy) (servicePolicy, string
 	return sp, ""
 }
 
-// compileSession translates a SessionPersistence; a non-empty second result
+// compileSession translates a SessionPersistence and the cookie path the
+// installed release may give (Input.CookiePaths); a non-empty second result
 // says why it is invalid. An empty Name is filled in by the caller.
-func compileSession(field string, in *gatewayv1.SessionPersistence) (*meshconfig.SessionPersistence, string) {
-	s := &meshconfig.SessionPersistence{Type: meshconfig.SessionCookie}
+func compileSession(field string, in *gatewayv1.SessionPersistence, path string) (*meshconfig.SessionPersistence, string) {
+	s := &meshconfig.SessionPersistence{Type: meshconfig.SessionCookie, Path: path}
 	if in.Type != nil {
 		s.Type = meshconfig.SessionType(*in.Type)
 	}
@@ -219,6 +220,9 @@ func compileSession(field string, in *gatewayv1.SessionPersistence) (*meshconfig
 			}
 			s.Permanent = true
 		}
+	}
+	if path != "" && (s.Type != meshconfig.SessionCookie || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, ";\x00\r\n")) {
+		return nil, fmt.Sprintf("%s.cookie.path %q must start with / and be set only with type Cookie", field, path)
 	}
 	if s.Name != "" && !isToken(s.Name) {
 		return nil, fmt.Sprintf("%s.sessionName %q is not a valid cookie or header name", field, s.Name)
@@ -266,8 +270,13 @@ func compileRetry(r *gatewayv1.HTTPRouteRetry, c *Choices) (*meshconfig.Retry, *
 	attempts, backoff := c.retryDefaults()
 	out := &meshconfig.Retry{Attempts: attempts, Backoff: backoff, NoRetryOnTimeout: c.NoRetryOnBackendTimeout}
 	if r.Attempts != nil {
-		if *r.Attempts < 1 {
-			return nil, unsupported("retry.attempts %d must be at least 1", *r.Attempts)
+		switch {
+		case *r.Attempts == 0:
+			// HTTPRouteRetry.Attempts (v1.7.0): "An explicit zero value
+			// MUST disable retries." (v1.6.3's CRD refuses zero.)
+			return nil, nil
+		case *r.Attempts < 0:
+			return nil, unsupported("retry.attempts %d must not be negative", *r.Attempts)
 		}
 		out.Attempts = *r.Attempts
 	}
@@ -290,11 +299,12 @@ func compileRetry(r *gatewayv1.HTTPRouteRetry, c *Choices) (*meshconfig.Retry, *
 // ruleSession compiles a route rule's own sessionPersistence, which GEP-1619
 // puts above the backend's: "The sessionPersistence configuration inline to
 // RouteX route rule MUST take precedence over BackendLBPolicy."
-func ruleSession(cr *compiledRoute, index int, in *gatewayv1.SessionPersistence) (*meshconfig.SessionPersistence, *errRule) {
+func ruleSession(w *world, cr *compiledRoute, index int, in *gatewayv1.SessionPersistence) (*meshconfig.SessionPersistence, *errRule) {
 	if in == nil {
 		return nil, nil
 	}
-	s, msg := compileSession("sessionPersistence", in)
+	path := w.cookiePaths[RuleSessionRef(cr.key.Namespace, cr.key.Name, index)]
+	s, msg := compileSession("sessionPersistence", in, path)
 	if msg != "" {
 		return nil, unsupported("%s", msg)
 	}

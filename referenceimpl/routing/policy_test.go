@@ -113,6 +113,16 @@ func TestRetryAndTimeouts(t *testing.T) {
 			}
 		},
 	}, {
+		name:  "an explicit zero attempts disables retries",
+		quote: `HTTPRouteRetry.Attempts (v1.7.0): "An explicit zero value MUST disable retries."`,
+		input: with(oneRule(withRetry(v1Rule, 0, "100ms", 500, 503))),
+		check: func(t *testing.T, out Output, ix *meshconfig.Index) {
+			if r := firstRule(t, ix).Retry; r != nil {
+				t.Fatalf("retry %+v, want none", r)
+			}
+			wantCondition(t, parentStatus(t, out, KindHTTPRoute, meshNS, "r", 0), "Accepted", metav1.ConditionTrue, string(gatewayv1.RouteReasonAccepted))
+		},
+	}, {
 		name:  "a retry code outside 400-599 drops the rule",
 		quote: `HTTPRouteRetryStatusCode: "+kubebuilder:validation:Minimum:=400 ... Maximum:=599"; a rule the mesh cannot apply is left out and the route is PartiallyInvalid.`,
 		input: with(oneRule(withRetry(v1Rule, 1, "1s", 200), rule([]gatewayv1.HTTPRouteMatch{prefix("/ok")}, backendRef(meshNS, "echo-v1", 8080, 1)))),
@@ -203,6 +213,23 @@ func TestBackendTrafficPolicy(t *testing.T) {
 		check: func(t *testing.T, out Output, ix *meshconfig.Index) {
 			s := firstRule(t, ix).Backends[0].Session
 			if s == nil || *s != (meshconfig.SessionPersistence{Type: meshconfig.SessionCookie, Name: "rule-cookie", AbsoluteTimeout: time.Hour, Permanent: true}) {
+				t.Fatalf("session %+v", s)
+			}
+		},
+	}, {
+		name:  "a v1.7.0 cookie path reaches the table",
+		quote: `CookieConfig.Path (v1.7.0): "Path defines the cookie Path attribute." The v1.6.3 types have no such field: the controller passes it in Input.CookiePaths.`,
+		input: func() Input {
+			r := v1Rule
+			r.SessionPersistence = &gatewayv1.SessionPersistence{SessionName: ptr.To("rule-cookie")}
+			in := with(oneRule(r))()
+			in.AddCookiePath(RuleSessionRef(meshNS, "r", 0), "/app")
+			in.AddCookiePath(RuleSessionRef(meshNS, "r", 1), "/elsewhere")
+			return in
+		},
+		check: func(t *testing.T, out Output, ix *meshconfig.Index) {
+			s := firstRule(t, ix).Backends[0].Session
+			if s == nil || s.Path != "/app" || s.Name != "rule-cookie" {
 				t.Fatalf("session %+v", s)
 			}
 		},

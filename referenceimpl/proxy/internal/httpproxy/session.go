@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/binary"
 	"hash/fnv"
@@ -88,7 +89,7 @@ func startSession(h http.Header, r *meshconfig.HTTPRule, s *meshconfig.SessionPe
 		h.Set(s.Name, tok)
 		return
 	}
-	c := &http.Cookie{Name: s.Name, Value: tok, HttpOnly: true}
+	c := &http.Cookie{Name: s.Name, Value: tok, Path: cmp.Or(s.Path, "/"), HttpOnly: true}
 	if s.Permanent {
 		c.MaxAge = int(s.AbsoluteTimeout / time.Second)
 	}
