@@ -123,6 +123,17 @@ func TestCheckNegativeControl(t *testing.T) {
 		t.Fatalf("rule holds but got %v", err)
 	}
 	r := sample()
+	// A spec the installed release cannot run is left out; any other
+	// not-supported spec breaks the rule.
+	r.Tests[1].Outcome, r.Tests[1].Failure = NotSupported, NotInReleasePrefix+"v1.7.0 or later (installed: v1.6.3)"
+	if err := CheckNegativeControl(r); err != nil {
+		t.Fatalf("a spec of a newer release: %v", err)
+	}
+	r.Tests[1].Failure = "not supported: SemanticsRouteRetry"
+	if err := CheckNegativeControl(r); err == nil {
+		t.Fatal("a not-supported mesh spec accepted")
+	}
+	r = sample()
 	r.Tests[1].Outcome = Passed // a mesh spec passed with no mesh
 	r.Tests[2].Outcome = Failed // a control failed
 	r.Tests[2].Failure = "boom"

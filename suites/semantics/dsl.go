@@ -173,7 +173,7 @@ func (s *S) Pod(nsKey, app string) kube.Pod {
 // Create creates objects in order.
 func (s *S) Create(objs ...client.Object) {
 	for _, o := range objs {
-		s.Expect(s.c.Client.Create(s.ctx, o)).To(gomega.Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
+		s.Expect(s.create(o)).To(gomega.Succeed(), "create %T %s/%s", o, o.GetNamespace(), o.GetName())
 	}
 }
 

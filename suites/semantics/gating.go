@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -85,6 +86,15 @@ func xmeshFeatures(ctx context.Context, c client.Client, name string) ([]string,
 		out = append(out, string(f.Name))
 	}
 	return out, nil
+}
+
+// notRunnable says why a spec is not supported in this run: a feature the
+// run does not claim, or CRDs older than the spec needs ("": it runs).
+func (r *runner) notRunnable(sp Spec) string {
+	if missing := unsupported(sp.Labels, r.supported); len(missing) > 0 {
+		return notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see the supported and exempt features)"
+	}
+	return notInRelease(sp, r.gatewayAPI)
 }
 
 // unsupported lists the spec's features this run does not claim.

@@ -2,7 +2,6 @@ package semantics
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/onsi/ginkgo/v2"
@@ -33,8 +32,8 @@ func GinkgoTest(cfg *Config) bool {
 				if err != nil {
 					ginkgo.Fail(err.Error())
 				}
-				if missing := unsupported(sp.Labels, r.supported); len(missing) > 0 {
-					ginkgo.Skip(notSupportedPrefix + strings.Join(missing, ", "))
+				if why := r.notRunnable(sp); why != "" {
+					ginkgo.Skip(why)
 				}
 				s := r.newS(ctx, sp)
 				s.h = ginkgoHost{}

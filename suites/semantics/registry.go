@@ -21,7 +21,10 @@ type Spec struct {
 	Text      string
 	// Labels are the features the spec tests, plus "control" for the
 	// controls that pass with no mesh.
-	Labels  []string
+	Labels []string
+	// since is the first Gateway API release whose CRDs accept what the
+	// spec creates ("": every release the suite runs on).
+	since   string
 	fixture kube.Fixture
 	body    func(s *S)
 }
@@ -60,7 +63,16 @@ func describe(text string, body func()) bool {
 // "control" for controls), the fixture it needs, and its body. Full texts
 // are unique across the suite.
 func meshIt(text string, labels []string, fx kube.Fixture, body func(s *S)) bool {
-	sp := Spec{Container: container, Text: text, Labels: labels, fixture: fx, body: body}
+	return register(Spec{Container: container, Text: text, Labels: labels, fixture: fx, body: body})
+}
+
+// meshItSince is meshIt for a spec that needs the CRDs of Gateway API
+// release or later; on older CRDs it is not supported.
+func meshItSince(release, text string, labels []string, fx kube.Fixture, body func(s *S)) bool {
+	return register(Spec{Container: container, Text: text, Labels: labels, since: release, fixture: fx, body: body})
+}
+
+func register(sp Spec) bool {
 	for _, other := range registry {
 		if other.FullText() == sp.FullText() {
 			panic(fmt.Sprintf("semantics: two specs named %q", sp.FullText()))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,9 +43,11 @@ type runner struct {
 	cfg       Config
 	c         *kube.Cluster
 	supported map[string]bool
-	start     time.Time
-	logMu     sync.Mutex
-	fx        fixtures
+	// gatewayAPI is the installed Gateway API release (version.go).
+	gatewayAPI string
+	start      time.Time
+	logMu      sync.Mutex
+	fx         fixtures
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -74,7 +75,11 @@ func newRunner(cfg Config) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner{cfg: cfg, c: c, supported: supported, start: time.Now()}, nil
+	release, _ := kube.InstalledGatewayAPI(ctx, c.Client)
+	if release == "" {
+		release = cfg.GatewayAPIVersion
+	}
+	return &runner{cfg: cfg, c: c, supported: supported, gatewayAPI: release, start: time.Now()}, nil
 }
 
 // progress prints one line with the elapsed run time.
@@ -106,7 +111,7 @@ func Run(t *testing.T, cfg Config) Results {
 	specs := selected(r.cfg)
 	var runnable []Spec
 	for _, sp := range specs {
-		if len(unsupported(sp.Labels, r.supported)) == 0 {
+		if r.notRunnable(sp) == "" {
 			runnable = append(runnable, sp)
 		}
 	}
@@ -125,9 +130,8 @@ func Run(t *testing.T, cfg Config) Results {
 // runOne runs one spec as a subtest and records its outcome.
 func (r *runner) runOne(ctx context.Context, t *testing.T, sp Spec) results.Test {
 	rt := r.entry(sp)
-	if missing := unsupported(sp.Labels, r.supported); len(missing) > 0 {
-		rt.Outcome = results.NotSupported
-		rt.Failure = notSupportedPrefix + strings.Join(missing, ", ") + " (the run does not claim it; see the supported and exempt features)"
+	if why := r.notRunnable(sp); why != "" {
+		rt.Outcome, rt.Failure = results.NotSupported, why
 		return rt
 	}
 	if ctx.Err() != nil {

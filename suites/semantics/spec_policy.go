@@ -62,6 +62,16 @@ var _ = describe("Traffic policy", func() {
 			}
 		})
 
+	meshItSince(v17, "a route whose retry attempts are zero does not retry", []string{profiles.RouteRetry}, fx(),
+		func(s *S) {
+			r := retrying(s, "zero", 0, 500)
+			s.Create(r)
+			s.Accepted(r, parentOf(s))
+			// HTTPRouteRetry.Attempts (v1.7.0): "An explicit zero value MUST
+			// disable retries." Without a mesh nothing reaches echo-v2.
+			s.Received(s.Pod("p", "client"), failing(s, 500), 4, status(500), s.NS("p"), "echo-v2", exactly(4))
+		})
+
 	meshIt("a backendRequest timeout answers 504 when the backend is slower", []string{profiles.BackendRequestTimeout}, fx(),
 		func(s *S) {
 			rule := to(backend(s.NS("p"), "echo-v2", 8080, 1))

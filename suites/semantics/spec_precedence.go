@@ -118,7 +118,7 @@ func (s *S) createSameSecond(mk func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRou
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
 		for i, r := range []*gatewayv1.HTTPRoute{b, a} {
-			wg.Go(func() { errs[i] = s.c.Client.Create(s.ctx, r) })
+			wg.Go(func() { errs[i] = s.create(r) })
 		}
 		wg.Wait()
 		s.Expect(errs).To(gomega.HaveEach(gomega.BeNil()))
