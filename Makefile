@@ -1,5 +1,6 @@
 # gamma-conformance — the two commands that matter:
 #   make conformance   run the main job (reference and alternate mesh, embedded cluster) and write reports to $(OUT)
+#                      (Gateway API v1.7.0; GATEWAY_API_VERSION=v1.6.3 for the other release)
 #   make test          gofmt check, go vet, staticcheck and every test of the project
 # Everything the targets need (apt packages, Go tools, Kubernetes binaries) is
 # installed or built by the targets themselves.
@@ -17,6 +18,11 @@ export GOTOOLCHAIN := local
 
 OUT ?= $(CURDIR)/out
 export OUT
+# The Gateway API release whose CRDs and upstream mesh tests the suites run:
+# v1.7.0 (its upstream runner is the nested module suites/upstream17, built
+# with Go 1.27.3 by the targets that need it) or v1.6.3.
+GATEWAY_API_VERSION ?= v1.7.0
+export GATEWAY_API_VERSION
 # Where built Kubernetes binaries and images are cached between runs.
 GAMMA_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gamma-conformance
 export GAMMA_CACHE
@@ -73,4 +79,4 @@ CLUSTER_BENCH_PACKAGES ?= ./harness/mesh
 
 .PHONY: conformance
 conformance: gammaconf ## the main job: embedded cluster, CRDs, negative control, reference mesh, both suites, alternate mesh, both suites, reports in $(OUT)
-	$(GAMMACONF) conformance --provider local --dir $(GAMMA_CLUSTER_DIR) --output-dir $(OUT)
+	$(GAMMACONF) conformance --provider local --dir $(GAMMA_CLUSTER_DIR) --output-dir $(OUT) --gateway-api-version $(GATEWAY_API_VERSION)

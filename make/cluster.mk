@@ -34,4 +34,4 @@ conformance-kind: gammaconf ## the main job on a kind cluster (private dockerd f
 	engine=$$(hack/kind-docker-host.sh up) || { hack/kind-docker-host.sh down; exit 1; }; \
 	eval "$$engine"; export DOCKER_HOST; \
 	trap 'hack/kind-docker-host.sh down' EXIT; \
-	$(GAMMACONF) conformance --provider kind --dir /var/lib/gamma-conformance/kind --output-dir $(OUT)/kind
+	$(GAMMACONF) conformance --provider kind --dir /var/lib/gamma-conformance/kind --output-dir $(OUT)/kind --gateway-api-version $(GATEWAY_API_VERSION)

@@ -18,7 +18,7 @@ suites-bin: ## build the conformance suite binary into $(OUT)/bin/suites.test
 
 # Every target runs the suite binary through `gammaconf run`, which makes its
 # command line (package pipeline); results go to <output-dir>/suites.
-SUITES_RUN = $(GAMMACONF) run --kubeconfig $(SUITES_KUBECONFIG) --suite-binary $(SUITES_BIN)
+SUITES_RUN = $(GAMMACONF) run --kubeconfig $(SUITES_KUBECONFIG) --suite-binary $(SUITES_BIN) --gateway-api-version $(GATEWAY_API_VERSION)
 
 .PHONY: suites
 suites: suites-bin gammaconf ## run both suites against SUITES_KUBECONFIG, results in $(OUT)/suites

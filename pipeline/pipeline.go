@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"gamma-conformance/gatewayapi"
 	"gamma-conformance/harness"
 	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/mesh"
@@ -25,6 +26,17 @@ type Options struct {
 	// SuiteBinary is a prebuilt suite binary; default: build it into
 	// OutDir/bin/suites.test.
 	SuiteBinary string
+	// GatewayAPIVersion is the Gateway API release whose CRDs and upstream
+	// mesh tests the job runs (default gatewayapi.Default).
+	GatewayAPIVersion string
+	// UpstreamBinary is a prebuilt upstream runner of that release, for a
+	// release the suite binary does not hold (v1.7.0); default: build it
+	// into OutDir/bin.
+	UpstreamBinary string
+	// PruneCRDs deletes Gateway API CRDs of another release or channel
+	// before installing the release's (a cluster the job made itself);
+	// without it such CRDs are an error.
+	PruneCRDs bool
 	// NegativeControlTimeout is the negative control's convergence timeout
 	// (default 1s: with no mesh nothing converges, and controls pass at
 	// once).
@@ -45,8 +57,12 @@ func (e *FailedError) Unwrap() error { return e.Err }
 // step hands to the next.
 type job struct {
 	opts    Options
+	release gatewayapi.Release
 	start   time.Time
 	cluster *harness.Cluster
+	// bin and upstreamBin are the suite binaries (upstreamBin "" when the
+	// suite binary holds the release's upstream tests).
+	bin, upstreamBin string
 }
 
 func (j *job) log(format string, args ...any) {
@@ -73,7 +89,11 @@ func Conformance(ctx context.Context, opts Options) (err error) {
 	if opts.Provider == nil {
 		return harness.Setupf("no cluster provider: pass one (gammaconf conformance --provider local|kind|existing)")
 	}
-	j := &job{opts: opts, start: time.Now()}
+	rel, err := gatewayapi.Lookup(opts.GatewayAPIVersion)
+	if err != nil {
+		return harness.Setupf("%v (fix: pass one of them)", err)
+	}
+	j := &job{opts: opts, release: rel, start: time.Now()}
 	defer func() {
 		j.log("bringing the cluster down")
 		// The cluster comes down even when ctx was interrupted.
@@ -107,21 +127,20 @@ func (j *job) run(ctx context.Context) error {
 		return err
 	}
 	j.cluster = c
-	j.log("Gateway API CRDs (experimental channel)")
+	j.log("Gateway API %s CRDs (experimental channel)", j.release.Version)
 	if err := j.installCRDs(ctx); err != nil {
 		return err
 	}
-	bin := j.opts.SuiteBinary
-	if bin == "" {
-		bin = filepath.Join(out, "bin", "suites.test")
-		j.log("building the suite binary %s", bin)
-		if err := BuildSuite(ctx, bin, j.opts.Log); err != nil {
-			return err
-		}
-	}
-	if err := j.negativeControl(ctx, bin); err != nil {
+	if err := j.buildSuite(ctx); err != nil {
 		return err
 	}
+	// The upstream runner builds while the negative control runs.
+	built := j.buildUpstream(ctx)
+	ncErr := j.negativeControl(ctx, j.bin)
+	if err := errors.Join(<-built, ncErr); err != nil {
+		return err
+	}
+	bin := j.bin
 	j.log("negative control held; installing the reference mesh")
 	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log}); err != nil {
 		return err
@@ -165,13 +184,44 @@ func (j *job) installCRDs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = crds.Install(ctx, rc, crds.Experimental)
+	_, err = crds.InstallVersion(ctx, rc, j.release.Version, crds.Experimental, j.opts.PruneCRDs)
 	return err
 }
 
-// suite is a run of the suite binary against the job's cluster.
+// buildSuite builds the suite binary unless one was given.
+func (j *job) buildSuite(ctx context.Context) error {
+	j.bin = j.opts.SuiteBinary
+	if j.bin != "" {
+		return nil
+	}
+	j.bin = filepath.Join(j.opts.OutDir, "bin", SuiteBinaryName)
+	j.log("building the suite binary %s", j.bin)
+	return BuildSuite(ctx, j.bin, j.opts.Log)
+}
+
+// buildUpstream builds the release's upstream runner in the background
+// when the suite binary does not hold its tests and none was given; the
+// channel yields the build's error.
+func (j *job) buildUpstream(ctx context.Context) <-chan error {
+	done := make(chan error, 1)
+	if !SeparateUpstream(j.release) {
+		done <- nil
+		return done
+	}
+	j.upstreamBin = j.opts.UpstreamBinary
+	if j.upstreamBin != "" {
+		done <- nil
+		return done
+	}
+	j.upstreamBin = filepath.Join(j.opts.OutDir, "bin", j.release.UpstreamBinary)
+	j.log("building the Gateway API %s upstream runner %s (beside the negative control)", j.release.Version, j.upstreamBin)
+	go func() { done <- BuildUpstream(ctx, j.release, j.upstreamBin, j.opts.Log) }()
+	return done
+}
+
+// suite is a run of the suite binaries against the job's cluster.
 func (j *job) suite(bin, outDir string, flags []string) Suite {
-	return Suite{Binary: bin, Kubeconfig: j.cluster.Kubeconfig, OutputDir: outDir, Flags: flags}
+	return Suite{Binary: bin, UpstreamBinary: j.upstreamBin, Kubeconfig: j.cluster.Kubeconfig, OutputDir: outDir, Flags: flags}
 }
 
 // negativeControl runs the semantics suite with no mesh and renders its

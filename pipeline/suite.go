@@ -32,6 +32,11 @@ type Suite struct {
 	Timeout         time.Duration
 	// Flags are the suite flags (the upstream runner's names and ours).
 	Flags []string
+	// UpstreamBinary, when set, runs the upstream mesh tests (a release's
+	// own runner, e.g. suites/upstream17 for v1.7.0) and Binary only the
+	// semantics suite; their results are merged (release.go). Unused by
+	// the negative control.
+	UpstreamBinary string
 }
 
 // Args is the suite binary's command line, without the binary.
@@ -56,9 +61,18 @@ type SuiteError struct {
 func (e *SuiteError) Error() string { return e.Err.Error() }
 func (e *SuiteError) Unwrap() error { return e.Err }
 
-// Run runs the suite binary, its stdout and stderr going to the writers.
+// Run runs the suite binary (or binaries: UpstreamBinary), its stdout and
+// stderr going to the writers.
 func (s Suite) Run(ctx context.Context, stdout, stderr io.Writer) error {
-	cmd := exec.CommandContext(ctx, s.Binary, s.Args()...)
+	if s.UpstreamBinary != "" && !s.NegativeControl {
+		return s.runTwo(ctx, stdout, stderr)
+	}
+	return s.exec(ctx, s.Binary, s.Args(), stdout, stderr)
+}
+
+// exec runs one binary with args and says how it ended.
+func (s Suite) exec(ctx context.Context, binary string, args []string, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// An interrupt reaches the binary as SIGTERM, so it cleans up.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -75,7 +89,7 @@ func (s Suite) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	case errors.As(err, &ee):
 		return &SuiteError{Code: ee.ExitCode(), Err: fmt.Errorf("conformance tests failed (see above and %s)", s.OutputDir)}
 	default:
-		return &SuiteError{Code: -1, Err: fmt.Errorf("running %s: %w", s.Binary, err)}
+		return &SuiteError{Code: -1, Err: fmt.Errorf("running %s: %w", binary, err)}
 	}
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gamma-conformance/gatewayapi"
+	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/existing"
 	"gamma-conformance/harness/local"
 	"gamma-conformance/pipeline"
@@ -32,20 +36,31 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+// runOptions are gammaconf run's flags.
+type runOptions struct {
+	kubeconfig, outDir, binary, upstreamBinary, version string
+	negative, reference                                 bool
+	repeat                                              int
+	negativeTimeout                                     time.Duration
+}
+
 func runCommand() *cobra.Command {
-	var kubeconfig, outDir, binary string
-	var negative bool
-	var repeat int
-	var reference bool
-	var negativeTimeout time.Duration
+	o := &runOptions{}
 	cmd := &cobra.Command{
 		Use:   "run [flags] [-- suite flags]",
 		Short: "run the conformance suites (upstream mesh tests + GAMMA semantics) against a cluster",
-		Long: `Run the conformance suite binary against a cluster with a mesh installed.
+		Long: `Run the conformance suites against a cluster with a mesh installed.
 
-The suite binary holds the 22 upstream mesh tests of gateway-api v1.6.3 (run
-unmodified) and the GAMMA semantics suite. Flags after -- go to it and take
-the upstream runner's names and meanings, for example:
+The suites are the upstream mesh tests of the Gateway API release of the
+cluster's CRDs, run unmodified, and the GAMMA semantics suite.
+--gateway-api-version names the release (default ` + gatewayapi.Default + `); the CRDs must be
+its own (` + "`gammaconf crds install --version`" + `):
+  v1.7.0  23 upstream tests, run by the nested module's runner
+          (suites/upstream17, Go 1.27.3), the semantics suite by the suite
+          binary; the two results files are merged
+  v1.6.3  22 upstream tests and the semantics suite, in the suite binary
+Flags after -- go to the suites and take the upstream runner's names and
+meanings, for example:
 
   gammaconf run --kubeconfig ~/.kube/config -- \
     --conformance-profiles=MESH-HTTP,MESH-GRPC --all-features \
@@ -74,54 +89,94 @@ setup (no kubeconfig, a cluster that does not answer or serves no Gateway
 API CRDs, an unknown feature name, a bad flag), checked before anything is
 built or run; 3 the suite binary could not be built or run.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if repeat < 1 || (repeat > 1 && negative) {
-				return &exitError{exitUsage, fmt.Errorf("--repeat %d: must be at least 1, and 1 with --negative-control", repeat)}
-			}
-			if err := checkFeatureFlags(args); err != nil {
-				return &exitError{exitUsage, err}
-			}
-			if _, err := os.Stat(kubeconfig); err != nil {
-				return &exitError{exitUsage, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass --kubeconfig)", kubeconfig, err)}
-			}
-			// The cluster answers and serves the Gateway API, whoever made it.
-			if _, err := (&existing.Provider{Kubeconfig: kubeconfig}).Up(cmd.Context()); err != nil {
-				return err
-			}
-			if err := os.MkdirAll(outDir, 0o755); err != nil {
-				return &exitError{exitUsage, fmt.Errorf("--output-dir %s: %w", outDir, err)}
-			}
-			if binary == "" {
-				binary = filepath.Join(outDir, "bin", "suites.test")
-				fmt.Fprintf(cmd.ErrOrStderr(), "building the suite binary %s\n", binary)
-				if err := pipeline.BuildSuite(cmd.Context(), binary, cmd.ErrOrStderr()); err != nil {
-					return &exitError{exitRuntime, err}
-				}
-			}
-			if reference {
-				args = append(pipeline.ReferenceMeshFlags(), args...)
-			}
-			s := pipeline.Suite{Binary: binary, Kubeconfig: kubeconfig, OutputDir: filepath.Join(outDir, "suites"), Flags: args}
-			if negative {
-				s.NegativeControl, s.Timeout, s.OutputDir = true, negativeTimeout, filepath.Join(outDir, "negative-control")
-			}
-			var err error
-			if repeat > 1 {
-				_, err = pipeline.Repeat(cmd.Context(), s, repeat, cmd.OutOrStdout(), cmd.ErrOrStderr())
-			} else {
-				err = s.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr())
-			}
-			return suiteExit(err)
+			return o.run(cmd, args)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", local.DefaultKubeconfig, "kubeconfig of the cluster under test")
-	f.StringVar(&outDir, "output-dir", "out", "output folder of the run")
-	f.StringVar(&binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
-	f.BoolVar(&negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
-	f.BoolVar(&reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
-	f.IntVar(&repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
-	f.DurationVar(&negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
+	f.StringVar(&o.kubeconfig, "kubeconfig", local.DefaultKubeconfig, "kubeconfig of the cluster under test")
+	f.StringVar(&o.outDir, "output-dir", "out", "output folder of the run")
+	f.StringVar(&o.binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
+	f.StringVar(&o.version, "gateway-api-version", gatewayapi.Default, "Gateway API release of the cluster's CRDs, whose upstream mesh tests run ("+strings.Join(gatewayapi.Versions(), " or ")+")")
+	f.StringVar(&o.upstreamBinary, "upstream-binary", "", "prebuilt upstream runner of a release the suite binary does not hold (v1.7.0: make upstream17-bin); default: build it (Go 1.27.3, fetched from the module proxy)")
+	f.BoolVar(&o.negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
+	f.BoolVar(&o.reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
+	f.IntVar(&o.repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
+	f.DurationVar(&o.negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
 	return cmd
+}
+
+// run checks the input and the cluster, builds what is missing and runs
+// the suites.
+func (o *runOptions) run(cmd *cobra.Command, args []string) error {
+	ctx, log := cmd.Context(), cmd.ErrOrStderr()
+	if o.repeat < 1 || (o.repeat > 1 && o.negative) {
+		return &exitError{exitUsage, fmt.Errorf("--repeat %d: must be at least 1, and 1 with --negative-control", o.repeat)}
+	}
+	rel, err := gatewayapi.Lookup(o.version)
+	if err != nil {
+		return &exitError{exitUsage, fmt.Errorf("--gateway-api-version: %w", err)}
+	}
+	if err := checkFeatureFlags(args); err != nil {
+		return &exitError{exitUsage, err}
+	}
+	if _, err := os.Stat(o.kubeconfig); err != nil {
+		return &exitError{exitUsage, fmt.Errorf("kubeconfig %s: %w (bring a cluster up with `gammaconf cluster up`, or pass --kubeconfig)", o.kubeconfig, err)}
+	}
+	// The cluster answers and serves the release's CRDs, whoever made it.
+	c, err := (&existing.Provider{Kubeconfig: o.kubeconfig}).Up(ctx)
+	if err != nil {
+		return err
+	}
+	rc, err := c.RESTConfig()
+	if err != nil {
+		return err
+	}
+	if err := crds.CheckVersion(ctx, rc, rel.Version); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		return &exitError{exitUsage, fmt.Errorf("--output-dir %s: %w", o.outDir, err)}
+	}
+	s, err := o.suite(ctx, rel, args, log)
+	if err != nil {
+		return &exitError{exitRuntime, err}
+	}
+	if o.repeat > 1 {
+		_, err = pipeline.Repeat(ctx, s, o.repeat, cmd.OutOrStdout(), log)
+	} else {
+		err = s.Run(ctx, cmd.OutOrStdout(), log)
+	}
+	return suiteExit(err)
+}
+
+// suite builds the binaries that were not given and says how to run them.
+func (o *runOptions) suite(ctx context.Context, rel gatewayapi.Release, args []string, log io.Writer) (pipeline.Suite, error) {
+	s := pipeline.Suite{Binary: o.binary, Kubeconfig: o.kubeconfig, OutputDir: filepath.Join(o.outDir, "suites"), Flags: args}
+	if s.Binary == "" {
+		s.Binary = filepath.Join(o.outDir, "bin", pipeline.SuiteBinaryName)
+		fmt.Fprintf(log, "building the suite binary %s\n", s.Binary)
+		if err := pipeline.BuildSuite(ctx, s.Binary, log); err != nil {
+			return s, err
+		}
+	}
+	if o.reference {
+		s.Flags = append(pipeline.ReferenceMeshFlags(), args...)
+	}
+	if o.negative {
+		s.NegativeControl, s.Timeout, s.OutputDir = true, o.negativeTimeout, filepath.Join(o.outDir, "negative-control")
+		return s, nil
+	}
+	if pipeline.SeparateUpstream(rel) {
+		s.UpstreamBinary = o.upstreamBinary
+		if s.UpstreamBinary == "" {
+			s.UpstreamBinary = filepath.Join(o.outDir, "bin", rel.UpstreamBinary)
+			fmt.Fprintf(log, "building the Gateway API %s upstream runner %s\n", rel.Version, s.UpstreamBinary)
+			if err := pipeline.BuildUpstream(ctx, rel, s.UpstreamBinary, log); err != nil {
+				return s, err
+			}
+		}
+	}
+	return s, nil
 }
 
 // featureFlags are the suite flags whose values name features.
