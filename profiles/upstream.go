@@ -25,10 +25,15 @@ var upstreamByVersion = map[string][]Implication{
 	"v1.6": append(common(),
 		Implication{[]string{"HTTPRouteRetry"}, RouteRetry},
 		Implication{[]string{"HTTPRouteRetry", "MeshConsumerRoute"}, ConsumerRetry},
+		Implication{[]string{"HTTPRouteRetryBackendTimeout"}, RetryTimedOutAttempt},
 	),
+	// v1.7's retry text: "Implementations SHOULD retry on connection errors
+	// (disconnect, reset, timeout, TCP failure)": a timed-out attempt is a
+	// connection error.
 	"v1.7": append(common(),
 		Implication{[]string{"HTTPRouteRetryCodes"}, RouteRetry},
 		Implication{[]string{"HTTPRouteRetryCodes", "MeshConsumerRoute"}, ConsumerRetry},
+		Implication{[]string{"HTTPRouteRetryConnectionError", "HTTPRouteBackendTimeout"}, RetryTimedOutAttempt},
 	),
 }
 
@@ -44,7 +49,6 @@ func common() []Implication {
 		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, ConsumerTimeout},
 		{[]string{"HTTPRouteRequestTimeout", "MeshConsumerRoute"}, PrecedenceByTimeout},
 		{[]string{"HTTPRouteBackendTimeout"}, BackendRequestTimeout},
-		{[]string{"HTTPRouteRetryBackendTimeout"}, RetryTimedOutAttempt},
 	}
 }
 

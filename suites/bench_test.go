@@ -2,6 +2,7 @@ package suites
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
 
+	"gamma-conformance/gatewayapi"
 	"gamma-conformance/pipeline"
 	"gamma-conformance/reportgen/results"
 	"gamma-conformance/suites/internal/kube"
@@ -29,6 +31,10 @@ import (
 //   - upstream_runner_s: the upstream runner alone (gateway-api's own
 //     TestConformance, profiles MESH-HTTP,MESH-GRPC);
 //   - upstream_test_median_s: the median mesh test in that upstream run.
+//
+// GAMMA_BENCH_GATEWAY_API_VERSION picks the release (default v1.6.3, whose
+// upstream tests this binary holds); the figures of another release carry
+// its name (suite_v1_7_0_s, ...), and the cluster must serve its CRDs.
 //
 // It needs GAMMA_BENCH_KUBECONFIG. GAMMA_BENCH_UPSTREAM_FLAGS (upstream
 // runner flags: profiles, features, --namespace-labels) go to both runs;
@@ -58,49 +64,92 @@ func BenchmarkConformanceRun(b *testing.B) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		b.Fatal(err)
 	}
+	rel, err := gatewayapi.Lookup(cmp.Or(os.Getenv("GAMMA_BENCH_GATEWAY_API_VERSION"), gatewayapi.V163))
+	if err != nil {
+		b.Fatal(err)
+	}
 	for range b.N {
-		// This binary: both suites.
-		self, err := os.Executable()
-		if err != nil {
-			b.Fatal(err)
-		}
-		s := pipeline.Suite{Binary: self, Kubeconfig: kubeconfig, OutputDir: filepath.Join(out, "suites"),
-			Flags: append(append([]string{"-test.run=^Test(Upstream|Semantics)$", "-test.bench=^$"}, upstreamFlags...), ownFlags...)}
-		_, suiteSecs, suiteErr := timed(filepath.Join(logDir, "suites.log"), self, s.Args()...)
-		r, err := results.Read(filepath.Join(out, "suites", results.File))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var specs []float64
-		for _, t := range r.Tests {
-			if t.Suite == results.Semantics && (t.Outcome == results.Passed || t.Outcome == results.Failed) {
-				specs = append(specs, t.DurationSeconds)
-			}
-		}
-
-		// The upstream runner alone: gateway-api's own test binary, once
-		// the namespaces of the run above are gone (it cannot wait itself).
-		upstreamBin := filepath.Join(out, "upstream.test")
-		build := exec.Command("go", "test", "-c", "-o", upstreamBin, "sigs.k8s.io/gateway-api/conformance")
-		if msg, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("build the upstream runner: %v\n%s", err, msg)
-		}
-		if err := waitUpstreamNamespacesGone(kubeconfig); err != nil {
-			b.Fatal(err)
-		}
-		args := append([]string{"-test.run=^TestConformance$", "-test.v", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--report-output=" + filepath.Join(out, "upstream-alone.yaml"),
-			"--organization=bench", "--project=bench", "--url=https://example.invalid", "--version=bench", "--contact=bench"}, upstreamFlags...)
-		upOut, upSecs, upErr := timed(filepath.Join(logDir, "upstream-runner.log"), upstreamBin, args...)
-		upMedian := median(upstreamDurations(upOut))
-
-		b.ReportMetric(suiteSecs, "suite_s")
-		b.ReportMetric(upSecs, "upstream_runner_s")
-		b.ReportMetric(median(specs), "semantics_spec_median_s")
-		b.ReportMetric(upMedian, "upstream_test_median_s")
+		suiteSecs, specs, suiteErr := benchSuites(b, rel, kubeconfig, out, logDir, append(upstreamFlags, ownFlags...))
+		upSecs, upMedian, upErr := benchUpstreamAlone(b, rel, kubeconfig, out, logDir, upstreamFlags)
+		b.ReportMetric(suiteSecs, metric("suite_s", rel))
+		b.ReportMetric(upSecs, metric("upstream_runner_s", rel))
+		b.ReportMetric(median(specs), metric("semantics_spec_median_s", rel))
+		b.ReportMetric(upMedian, metric("upstream_test_median_s", rel))
 		if upErr != nil || suiteErr != nil {
 			b.Errorf("a run failed (upstream runner: %v; suites: %v): the figures are of a failing run", upErr, suiteErr)
 		}
 	}
+}
+
+// metric names a figure of the release: v1.6.3's plain (suite_s), the
+// others' with the release (suite_v1_7_0_s).
+func metric(name string, rel gatewayapi.Release) string {
+	if rel.Version == gatewayapi.V163 {
+		return name
+	}
+	return strings.TrimSuffix(name, "_s") + "_" + strings.NewReplacer(".", "_").Replace(rel.Version) + "_s"
+}
+
+// benchSuites times both suites of the release against the cluster (this
+// binary; for v1.7.0 also the nested module's upstream runner, built
+// first) and returns the run time and each semantics spec's duration.
+func benchSuites(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir string, flags []string) (float64, []float64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := pipeline.Suite{Binary: self, Kubeconfig: kubeconfig, OutputDir: filepath.Join(out, "suites"),
+		Flags: append([]string{"-test.run=^Test(Upstream|Semantics)$", "-test.bench=^$"}, flags...)}
+	if pipeline.SeparateUpstream(rel) {
+		s.UpstreamBinary = filepath.Join(out, rel.UpstreamBinary)
+		if err := pipeline.BuildUpstream(context.Background(), rel, s.UpstreamBinary, os.Stderr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	log, err := os.Create(filepath.Join(logDir, "suites.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer log.Close()
+	start := time.Now()
+	suiteErr := s.Run(context.Background(), log, os.Stderr)
+	secs := time.Since(start).Seconds()
+	r, err := results.Read(filepath.Join(out, "suites", results.File))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var specs []float64
+	for _, t := range r.Tests {
+		if t.Suite == results.Semantics && (t.Outcome == results.Passed || t.Outcome == results.Failed) {
+			specs = append(specs, t.DurationSeconds)
+		}
+	}
+	return secs, specs, suiteErr
+}
+
+// benchUpstreamAlone times gateway-api's own test binary of the release
+// (built in the module that requires it), once the namespaces of the run
+// before are gone (it cannot wait itself), and returns its median mesh test.
+func benchUpstreamAlone(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir string, upstreamFlags []string) (float64, float64, error) {
+	upstreamBin, err := filepath.Abs(filepath.Join(out, "upstream-"+rel.Version+".test"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	build := exec.Command("go", "test", "-c", "-o", upstreamBin, "sigs.k8s.io/gateway-api/conformance")
+	// This benchmark runs in the suites folder; the release's module is
+	// relative to the repository root.
+	build.Dir = filepath.Join("..", rel.ModuleDir)
+	build.Env = append(os.Environ(), "GOTOOLCHAIN="+rel.Toolchain)
+	if msg, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build the %s upstream runner: %v\n%s", rel.Version, err, msg)
+	}
+	if err := waitUpstreamNamespacesGone(kubeconfig); err != nil {
+		b.Fatal(err)
+	}
+	args := append([]string{"-test.run=^TestConformance$", "-test.v", "-test.timeout=60m", "--kubeconfig=" + kubeconfig, "--report-output=" + filepath.Join(out, "upstream-alone.yaml"),
+		"--organization=bench", "--project=bench", "--url=https://example.invalid", "--version=bench", "--contact=bench"}, upstreamFlags...)
+	upOut, upSecs, upErr := timed(filepath.Join(logDir, "upstream-runner-"+rel.Version+".log"), upstreamBin, args...)
+	return upSecs, median(upstreamDurations(upOut)), upErr
 }
 
 // line is one line of output and when it arrived.

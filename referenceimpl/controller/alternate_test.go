@@ -22,8 +22,8 @@ func TestClaimsFollowChoices(t *testing.T) {
 	if !slices.Equal(ref, routing.Reference.UpstreamFeatures()) {
 		t.Errorf("reference claims %v, want every upstream feature", ref)
 	}
-	if slices.Contains(alt, features.SupportHTTPRouteRetryBackendTimeout) || len(alt) != len(ref)-1 {
-		t.Errorf("alternate claims %v, want all but HTTPRouteRetryBackendTimeout", alt)
+	if slices.Contains(alt, features.SupportHTTPRouteRetryBackendTimeout) || slices.Contains(alt, "HTTPRouteRetryConnectionError") || len(alt) != len(ref)-2 {
+		t.Errorf("alternate claims %v, want all but HTTPRouteRetryBackendTimeout and HTTPRouteRetryConnectionError", alt)
 	}
 	if got := SemanticsFeatures(routing.Reference); !slices.Equal(got, profiles.Features()) {
 		t.Errorf("reference semantics claims %v, want every feature", got)

@@ -41,14 +41,27 @@ var upstreamFeatures = []features.FeatureName{
 	features.SupportHTTPRouteBackendTimeout,
 	features.SupportHTTPRouteRetry,
 	features.SupportHTTPRouteRetryBackendTimeout,
+	// Gateway API v1.7.0's names (the v1.6.3 types here do not have them):
+	// it split HTTPRouteRetry into these two, and adds a GRPCRoute filter
+	// feature. Each release's suite ignores the other's names.
+	retryCodesV17,
+	retryConnectionErrorV17,
+	"GRPCRouteRequestHeaderModifier",
 }
 
+// Upstream feature names of Gateway API v1.7.0.
+const (
+	retryCodesV17           features.FeatureName = "HTTPRouteRetryCodes"
+	retryConnectionErrorV17 features.FeatureName = "HTTPRouteRetryConnectionError"
+)
+
 // UpstreamFeatures are the upstream features a mesh with choices c claims:
-// every one of upstreamFeatures except HTTPRouteRetryBackendTimeout ("retry
-// on backend timeout") when a timed-out attempt is not retried.
+// every one of upstreamFeatures except the retry of a timed-out attempt
+// (v1.6.3 HTTPRouteRetryBackendTimeout; v1.7.0 HTTPRouteRetryConnectionError,
+// whose connection errors include "timeout") when it is not retried.
 func (c Choices) UpstreamFeatures() []features.FeatureName {
 	return slices.DeleteFunc(slices.Clone(upstreamFeatures), func(f features.FeatureName) bool {
-		return f == features.SupportHTTPRouteRetryBackendTimeout && c.NoRetryOnBackendTimeout
+		return (f == features.SupportHTTPRouteRetryBackendTimeout || f == retryConnectionErrorV17) && c.NoRetryOnBackendTimeout
 	})
 }
 

@@ -14,8 +14,8 @@ func TestClaims(t *testing.T) {
 		t.Errorf("the reference claims %v, want every upstream feature %v", got, upstreamFeatures)
 	}
 	alt := Alternate.UpstreamFeatures()
-	if slices.Contains(alt, features.SupportHTTPRouteRetryBackendTimeout) || len(alt) != len(upstreamFeatures)-1 {
-		t.Errorf("the alternate claims %v, want all but HTTPRouteRetryBackendTimeout", alt)
+	if slices.Contains(alt, features.SupportHTTPRouteRetryBackendTimeout) || slices.Contains(alt, retryConnectionErrorV17) || len(alt) != len(upstreamFeatures)-2 {
+		t.Errorf("the alternate claims %v, want all but HTTPRouteRetryBackendTimeout (v1.6.3) and HTTPRouteRetryConnectionError (v1.7.0)", alt)
 	}
 	if got := Reference.SemanticsFeatures(); !slices.Equal(got, profiles.Features()) {
 		t.Errorf("the reference claims the semantics features %v, want every one", got)
