@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"gamma-conformance/harness/crds"
 	"gamma-conformance/harness/testenv"
 )
 
@@ -116,6 +117,32 @@ func TestExistingClusterWithoutGatewayAPI(t *testing.T) {
 	oneError(t, exitUsage, says, "cluster", "up", "--provider=existing", "--kubeconfig", kubeconfig)
 	outDir := filepath.Join(t.TempDir(), "out")
 	oneError(t, exitUsage, says, "run", "--kubeconfig", kubeconfig, "--output-dir", outDir)
+	if _, err := os.Stat(outDir); !os.IsNotExist(err) {
+		t.Errorf("a refused run made its output folder %s (%v)", outDir, err)
+	}
+}
+
+func TestGatewayAPIVersion(t *testing.T) {
+	// Unknown: refused before the cluster is contacted.
+	kubeconfig := writeKubeconfig(t, "https://127.0.0.1:1", nil)
+	oneError(t, exitUsage, `unknown Gateway API version "v1.5.1"|this harness runs v1.7.0 or v1.6.3`,
+		"run", "--kubeconfig", kubeconfig, "--gateway-api-version", "v1.5.1")
+	oneError(t, exitUsage, `unknown Gateway API version "v2"|this harness runs v1.7.0 or v1.6.3`,
+		"conformance", "--provider", "existing", "--kubeconfig", kubeconfig, "--gateway-api-version", "v2")
+
+	// A cluster with the CRDs of v1.6.3: the default release (v1.7.0) is
+	// refused with the fix, before anything is built.
+	cfg := testenv.Start(t)
+	if _, err := crds.Install(t.Context(), cfg, crds.Experimental); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig = writeKubeconfig(t, cfg.Host, func(c *clientcmdapi.Cluster, u *clientcmdapi.AuthInfo) {
+		c.CertificateAuthorityData = cfg.CAData
+		u.ClientCertificateData, u.ClientKeyData = cfg.CertData, cfg.KeyData
+	})
+	outDir := filepath.Join(t.TempDir(), "out")
+	oneError(t, exitUsage, `serves the CRDs of Gateway API "v1.6.3", not v1.7.0|gammaconf crds install --version v1.7.0 --prune|--gateway-api-version`,
+		"run", "--kubeconfig", kubeconfig, "--output-dir", outDir)
 	if _, err := os.Stat(outDir); !os.IsNotExist(err) {
 		t.Errorf("a refused run made its output folder %s (%v)", outDir, err)
 	}
