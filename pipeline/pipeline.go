@@ -70,7 +70,9 @@ func (j *job) log(format string, args ...any) {
 }
 
 // Conformance is the main job (`gammaconf conformance`, `make conformance`):
-// cluster up → Gateway API CRDs (experimental channel) → negative control
+// cluster up → the release's Gateway API CRDs (experimental channel) →
+// negative control (the release's upstream runner and the mesh images
+// build meanwhile)
 // (the semantics suite with no mesh: every mesh spec must fail, every
 // control pass) → reference mesh install → both suites against it →
 // the mesh switched to the alternate choices (the other legal answer
@@ -134,15 +136,25 @@ func (j *job) run(ctx context.Context) error {
 	if err := j.buildSuite(ctx); err != nil {
 		return err
 	}
-	// The upstream runner builds while the negative control runs.
-	built := j.buildUpstream(ctx)
+	// The upstream runner and the mesh images build (and the images load)
+	// while the negative control runs: nothing of the mesh is installed
+	// before it has ended.
+	upstreamBuilt := j.buildUpstream(ctx)
+	var imgs *mesh.Images
+	meshBuilt := make(chan error, 1)
+	j.log("building and loading the reference mesh images (beside the negative control)")
+	go func() {
+		var err error
+		imgs, err = mesh.Build(ctx, c, filepath.Join(out, "mesh"))
+		meshBuilt <- err
+	}()
 	ncErr := j.negativeControl(ctx, j.bin)
-	if err := errors.Join(<-built, ncErr); err != nil {
+	if err := errors.Join(<-upstreamBuilt, <-meshBuilt, ncErr); err != nil {
 		return err
 	}
 	bin := j.bin
 	j.log("negative control held; installing the reference mesh")
-	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log}); err != nil {
+	if err := mesh.Install(ctx, c, mesh.Options{WorkDir: filepath.Join(out, "mesh"), Log: j.opts.Log, Images: imgs}); err != nil {
 		return err
 	}
 	// A failure of the reference mesh does not skip the alternate: both

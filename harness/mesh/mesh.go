@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,29 @@ type Options struct {
 	// Choices is the controller's --choices: "reference" (the default) or
 	// "alternate" (see SwitchChoices).
 	Choices string
+	// Images are images Build already built and loaded; nil: Install
+	// builds and loads them.
+	Images *Images
+}
+
+// Images are the reference mesh's images, built and loaded into a cluster.
+type Images struct {
+	refs map[string]string
+}
+
+// Build builds the reference mesh's images into workDir and loads them
+// into the cluster, without installing anything: a caller may do it while
+// the cluster is busy with something else (the pipeline does it beside the
+// negative control) and hand the result to Install.
+func Build(ctx context.Context, c *harness.Cluster, workDir string) (*Images, error) {
+	refs, tarballs, err := buildImages(ctx, workDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.LoadImages(ctx, tarballs...); err != nil {
+		return nil, err
+	}
+	return &Images{refs: refs}, nil
 }
 
 // Install builds, loads (through c.Loader: get c from the provider's Up or
@@ -79,17 +103,16 @@ func Install(ctx context.Context, c *harness.Cluster, o Options) error {
 	if err != nil {
 		return err
 	}
-	var refs map[string]string
-	if err := log.Step("building the reference mesh images", func() error {
-		var tarballs []string
-		refs, tarballs, err = buildImages(ctx, o.WorkDir)
-		if err != nil {
+	imgs := o.Images
+	if imgs == nil {
+		if err := log.Step("building the reference mesh images", func() error {
+			imgs, err = Build(ctx, c, o.WorkDir)
+			return err
+		}); err != nil {
 			return err
 		}
-		return c.LoadImages(ctx, tarballs...)
-	}); err != nil {
-		return err
 	}
+	refs := maps.Clone(imgs.refs)
 	refs[manifests.Choices] = o.Choices
 	objs, err := renderManifests(refs)
 	if err != nil {
