@@ -71,10 +71,9 @@ func (j *job) log(format string, args ...any) {
 
 // Conformance is the main job (`gammaconf conformance`, `make conformance`):
 // cluster up → the release's Gateway API CRDs (experimental channel) →
-// negative control (the release's upstream runner and the mesh images
-// build meanwhile)
-// (the semantics suite with no mesh: every mesh spec must fail, every
-// control pass) → reference mesh install → both suites against it →
+// negative control (the semantics suite with no mesh: every mesh spec must
+// fail, every control pass; the release's upstream runner and the mesh
+// images build meanwhile) → reference mesh install → both suites against it →
 // the mesh switched to the alternate choices (the other legal answer
 // wherever the specification leaves a choice) → both suites again →
 // reports → cluster down. The cluster comes down whatever happens,
