@@ -2,8 +2,9 @@
 # reports, and the headless Chromium the HTML test renders the page with.
 # The run whose reports `make reports` copies (a `make conformance` output).
 REPORTS_RUN ?= $(OUT)/suites
-# Where the committed reports of the reference mesh live (upstream layout).
-REPORTS_DIR ?= reports/v1.6/gamma-conformance-reference
+# Where the committed reports of the reference mesh live (upstream layout:
+# reports/<major.minor of GATEWAY_API_VERSION>/<project>).
+REPORTS_DIR ?= reports/$(shell echo $(GATEWAY_API_VERSION) | cut -d. -f1,2)/gamma-conformance-reference
 
 .PHONY: report
 report: gammaconf ## re-render the reports of the run in REPORTS_RUN (default $(OUT)/suites), in place, no cluster needed

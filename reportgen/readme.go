@@ -2,6 +2,7 @@ package reportgen
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	"os"
@@ -44,6 +45,7 @@ func Readme(dir string, files []File) (File, error) {
 		}
 	}
 	var rows []readmeRow
+	version := ""
 	for name, data := range reports {
 		if strings.HasSuffix(name, "-semantics-report.yaml") {
 			continue
@@ -52,6 +54,7 @@ func Readme(dir string, files []File) (File, error) {
 		if err != nil {
 			return File{}, fmt.Errorf("README: %s: %w", filepath.Join(dir, name), err)
 		}
+		version = rep.GatewayAPIVersion
 		row := readmeRow{Channel: rep.GatewayAPIChannel, Version: rep.Implementation.Version, Mode: rep.Mode, Report: name}
 		if sem := strings.TrimSuffix(name, "-report.yaml") + "-semantics-report.yaml"; reports[sem] != nil {
 			row.Semantics = sem
@@ -61,7 +64,7 @@ func Readme(dir string, files []File) (File, error) {
 	slices.SortFunc(rows, func(a, b readmeRow) int { return strings.Compare(a.Report, b.Report) })
 	slices.Sort(badges)
 	var buf bytes.Buffer
-	if err := readmeTemplate.Execute(&buf, map[string]any{"Rows": rows, "Badges": badges}); err != nil {
+	if err := readmeTemplate.Execute(&buf, map[string]any{"Rows": rows, "Badges": badges, "GatewayAPIVersion": cmp.Or(version, "<version>")}); err != nil {
 		return File{}, fmt.Errorf("render README: %w", err)
 	}
 	return File{ReadmeFile, buf.Bytes()}, nil
