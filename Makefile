@@ -54,7 +54,7 @@ unit: ## the tests that need no cluster
 	go test -count=1 $(GO_PACKAGES)
 
 .PHONY: test
-test: fmt-check vet lint gammaconf ## gofmt check, go vet, staticcheck, then all tests against one cluster (brought up and down here)
+test: fmt-check vet lint upstream17-check gammaconf ## gofmt check, go vet, staticcheck (also of the nested v1.7.0 module, Go 1.27.3), then all tests against one cluster (brought up and down here)
 	hack/test-with-cluster.sh $(GAMMACONF) -count=1 -timeout 30m $(GO_PACKAGES)
 
 .PHONY: bench
