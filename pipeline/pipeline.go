@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -232,7 +233,11 @@ func (j *job) buildUpstream(ctx context.Context) <-chan error {
 
 // suite is a run of the suite binaries against the job's cluster.
 func (j *job) suite(bin, outDir string, flags []string) Suite {
-	return Suite{Binary: bin, UpstreamBinary: j.upstreamBin, Kubeconfig: j.cluster.Kubeconfig, OutputDir: outDir, Flags: flags}
+	// Both suites run at once, each in its own namespaces: the release's
+	// upstream runner, or the suite binary's TestUpstream in a process of
+	// its own.
+	return Suite{Binary: bin, UpstreamBinary: cmp.Or(j.upstreamBin, bin), Concurrent: true,
+		Kubeconfig: j.cluster.Kubeconfig, OutputDir: outDir, Flags: flags}
 }
 
 // negativeControl runs the semantics suite with no mesh and renders its

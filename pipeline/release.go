@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"gamma-conformance/gatewayapi"
 	"gamma-conformance/reportgen/results"
@@ -71,8 +72,8 @@ func moduleRoot(ctx context.Context) (string, error) {
 }
 
 // upstreamArgs is the upstream runner's command line: the run's flags
-// without the semantics suite's Ginkgo selection and -test.run (it holds
-// only TestUpstream).
+// without the semantics suite's Ginkgo selection, and only TestUpstream
+// (the runner may be the root binary, which holds both).
 func (s Suite) upstreamArgs() []string {
 	args := []string{"-test.timeout=60m", "--kubeconfig=" + s.Kubeconfig, "--output-dir=" + s.OutputDir}
 	for _, f := range s.Flags {
@@ -82,7 +83,7 @@ func (s Suite) upstreamArgs() []string {
 		}
 		args = append(args, f)
 	}
-	return args
+	return append(args, "-test.run=^TestUpstream$")
 }
 
 // semanticsArgs is the root binary's command line in a two-binary run.
@@ -106,9 +107,9 @@ func (s Suite) selects() (upstream, semantics bool) {
 }
 
 // runTwo is Run for a two-binary run: the upstream runner, then the
-// semantics suite, then the merge. Both suites run whatever the first
-// found; bad flags or setup stop at once. A -test.run that selects one
-// suite runs only its binary, into OutputDir.
+// semantics suite (or both at once: Concurrent), then the merge. Both
+// suites run whatever the first found; bad flags or setup stop at once. A
+// -test.run that selects one suite runs only its binary, into OutputDir.
 func (s Suite) runTwo(ctx context.Context, stdout, stderr io.Writer) error {
 	upstream, semantics := s.selects()
 	switch {
@@ -117,18 +118,50 @@ func (s Suite) runTwo(ctx context.Context, stdout, stderr io.Writer) error {
 	case !semantics:
 		return s.exec(ctx, s.UpstreamBinary, s.upstreamArgs(), stdout, stderr)
 	}
-	upErr := s.exec(ctx, s.UpstreamBinary, s.upstreamArgs(), stdout, stderr)
-	if stop(upErr) {
-		return upErr
-	}
-	semErr := s.exec(ctx, s.Binary, s.semanticsArgs(), stdout, stderr)
-	if stop(semErr) {
-		return semErr
+	var upErr, semErr error
+	if s.Concurrent {
+		stdout, stderr = lockedWriter(stdout), lockedWriter(stderr)
+		var wg sync.WaitGroup
+		wg.Go(func() { upErr = s.exec(ctx, s.UpstreamBinary, s.upstreamArgs(), stdout, stderr) })
+		wg.Go(func() { semErr = s.exec(ctx, s.Binary, s.semanticsArgs(), stdout, stderr) })
+		wg.Wait()
+		if stop(upErr) || stop(semErr) {
+			return errors.Join(upErr, semErr)
+		}
+	} else {
+		if upErr = s.exec(ctx, s.UpstreamBinary, s.upstreamArgs(), stdout, stderr); stop(upErr) {
+			return upErr
+		}
+		if semErr = s.exec(ctx, s.Binary, s.semanticsArgs(), stdout, stderr); stop(semErr) {
+			return semErr
+		}
 	}
 	if err := mergeParts(s.OutputDir); err != nil {
 		return errors.Join(upErr, semErr, err)
 	}
 	return errors.Join(upErr, semErr)
+}
+
+// lockedWriter lets two commands share w: an *os.File is shared as it is
+// (each child writes its own lines to the descriptor), any other writer
+// gets a lock, since exec copies each child's output from its own
+// goroutine.
+func lockedWriter(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return &syncWriter{w: w}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 // stop: the run cannot go on (bad usage or setup, or the binary did not run).

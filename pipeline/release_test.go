@@ -108,3 +108,37 @@ func TestUnknownReleaseIsBadInput(t *testing.T) {
 		t.Fatalf("unknown release: %v (downs %d), want a setup error before the cluster is touched", err, p.downs)
 	}
 }
+
+// meetingBinary is a fake binary that writes part like fakeBinary, but only
+// after the other binary (peer) has started too: run one after the other,
+// the first gives up after 10 s and exits 1.
+func meetingBinary(t *testing.T, dir, name, peer string, p *results.Results) string {
+	t.Helper()
+	fixture := filepath.Join(dir, name+".json")
+	if err := results.Write(fixture, p); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	script := fmt.Sprintf("#!/bin/sh\nfor a; do case $a in --output-dir=*) out=${a#--output-dir=};; esac; done\n"+
+		"touch %[1]s/%[2]s.started\ni=0\nwhile [ ! -e %[1]s/%[3]s.started ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.1; done\n"+
+		"mkdir -p \"$out\" && cp %[4]s \"$out/results.json\"\n", dir, name, peer, fixture)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func TestConcurrentSuitesRunAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	up := meetingBinary(t, dir, "up", "sem", part(results.Upstream, "MeshBasic", results.Passed))
+	sem := meetingBinary(t, dir, "sem", "up", part(results.Semantics, "a spec", results.Passed))
+	out := t.TempDir()
+	var log strings.Builder
+	s := Suite{Binary: sem, UpstreamBinary: up, Concurrent: true, Kubeconfig: "/k", OutputDir: out}
+	if err := s.Run(context.Background(), &log, &log); err != nil {
+		t.Fatalf("the two suites did not run at once: %v", err)
+	}
+	if merged, err := results.Read(filepath.Join(out, results.File)); err != nil || len(merged.Tests) != 2 {
+		t.Fatalf("merged results: %+v %v", merged, err)
+	}
+}

@@ -35,8 +35,12 @@ type Suite struct {
 	// UpstreamBinary, when set, runs the upstream mesh tests (a release's
 	// own runner, e.g. suites/upstream17 for v1.7.0) and Binary only the
 	// semantics suite; their results are merged (release.go). Unused by
-	// the negative control.
+	// the negative control. It may be Binary itself (the root binary holds
+	// v1.6.3's upstream tests): the two suites then run as two processes.
 	UpstreamBinary string
+	// Concurrent runs the two binaries at the same time (each in its own
+	// namespaces; the main job does, to save wall time).
+	Concurrent bool
 }
 
 // Args is the suite binary's command line, without the binary.
