@@ -51,7 +51,8 @@ type Config struct {
 	// config dumps of a failed spec into DumpDir.
 	DumpOnFailure bool
 	DumpDir       string
-	// KeepOnFailure keeps a failed spec's namespaces.
+	// KeepOnFailure keeps a failed spec's objects and the namespaces
+	// they are in.
 	KeepOnFailure bool
 
 	// Selection, with Ginkgo's meanings: LabelFilter is a Ginkgo label

@@ -42,7 +42,7 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.ControllerName, "controller-name", "", "semantics suite: read only route status entries written by this controllerName (default: any entry for the parentRef)")
 	fs.DurationVar(&f.ConvergenceTimeout, "convergence-timeout", 30*time.Second, "semantics suite: how long a spec waits for route status and traffic to converge")
 	fs.DurationVar(&f.ReadyTimeout, "ready-timeout", 5*time.Minute, "semantics suite: how long a spec waits for its pods to become Ready")
-	fs.BoolVar(&f.KeepOnFailure, "keep-on-failure", false, "semantics suite: keep the namespaces of a failed spec for debugging")
+	fs.BoolVar(&f.KeepOnFailure, "keep-on-failure", false, "semantics suite: keep the objects of a failed spec and the namespaces they are in, for debugging")
 	fs.BoolVar(&f.DumpOnFailure, "dump-on-failure", true, "semantics suite: write routes with status, proxy config dumps, pod logs and events of a failed spec")
 	fs.StringVar(&f.DumpDir, "dump-dir", "", "folder for failure dumps (default <output-dir>/dumps)")
 	fs.StringVar(&f.EchoImage, "echo-image", gatewayapi.EchoImageV163, "semantics suite: the echo server and client image (must be present on the nodes)")
