@@ -41,7 +41,7 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.ResultsOutput, "results-output", "", "results file (default <output-dir>/results.json)")
 	fs.StringVar(&f.ControllerName, "controller-name", "", "semantics suite: read only route status entries written by this controllerName (default: any entry for the parentRef)")
 	fs.DurationVar(&f.ConvergenceTimeout, "convergence-timeout", 30*time.Second, "semantics suite: how long a spec waits for route status and traffic to converge")
-	fs.DurationVar(&f.ReadyTimeout, "ready-timeout", 5*time.Minute, "semantics suite: how long a spec waits for its pods to become Ready")
+	fs.DurationVar(&f.ReadyTimeout, "ready-timeout", 5*time.Minute, "semantics suite: how long the run waits for the pods its specs share to become Ready")
 	fs.BoolVar(&f.KeepOnFailure, "keep-on-failure", false, "semantics suite: keep the objects of a failed spec and the namespaces they are in, for debugging")
 	fs.BoolVar(&f.DumpOnFailure, "dump-on-failure", true, "semantics suite: write routes with status, proxy config dumps, pod logs and events of a failed spec")
 	fs.StringVar(&f.DumpDir, "dump-dir", "", "folder for failure dumps (default <output-dir>/dumps)")
