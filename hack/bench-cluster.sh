@@ -3,7 +3,8 @@
 # GAMMA_KUBECONFIG set: the benchmarks that need a cluster. First those of
 # the Go packages given (they install and remove the reference mesh
 # themselves), then the suite run times (suite_s, upstream_runner_s,
-# semantics_spec_median_s, upstream_test_median_s) against the reference
+# semantics_spec_median_s, semantics_pods, fixture_ready_s,
+# upstream_test_median_s) against the reference
 # mesh, installed here with the experimental-channel CRDs: first on those of
 # Gateway API v1.6.3, then on v1.7.0's (figures suite_v1_7_0_s, ...; the
 # mesh reads either).

@@ -41,7 +41,7 @@ suites-unit: ## unit tests of the results schema, profiles and suite helpers (no
 	go test -count=1 ./reportgen/results/... ./profiles/... ./suites/internal/...
 
 .PHONY: suites-bench
-suites-bench: ## measure suite_s, upstream_runner_s, semantics_spec_median_s, upstream_test_median_s against SUITES_KUBECONFIG (mesh installed)
+suites-bench: ## measure suite_s, upstream_runner_s, semantics_spec_median_s, semantics_pods, fixture_ready_s, upstream_test_median_s against SUITES_KUBECONFIG (mesh installed)
 	@mkdir -p $(OUT)
 	GAMMA_BENCH_LOGS=$(OUT)/suites-bench GAMMA_BENCH_KUBECONFIG=$(SUITES_KUBECONFIG) GAMMA_BENCH_FLAGS='$(SUITES_FLAGS)' GAMMA_BENCH_UPSTREAM_FLAGS='$(SUITES_UPSTREAM_FLAGS)' \
 		go test -run '^$$' -bench '^BenchmarkConformanceRun$$' -benchtime=1x -timeout 90m ./suites | tee $(OUT)/suites-bench.txt

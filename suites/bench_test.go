@@ -2,14 +2,17 @@ package suites
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +31,8 @@ import (
 //
 //   - suite_s: the whole run of this binary (upstream + semantics);
 //   - semantics_spec_median_s: the median semantics spec of that run;
+//   - semantics_pods, fixture_ready_s: the pods the semantics fixtures
+//     started, and the semantics run's start to all of them Ready;
 //   - upstream_runner_s: the upstream runner alone (gateway-api's own
 //     TestConformance, profiles MESH-HTTP,MESH-GRPC);
 //   - upstream_test_median_s: the median mesh test in that upstream run.
@@ -69,12 +74,14 @@ func BenchmarkConformanceRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range b.N {
-		suiteSecs, specs, suiteErr := benchSuites(b, rel, kubeconfig, out, logDir, append(upstreamFlags, ownFlags...))
+		var progress bytes.Buffer
+		suiteSecs, specs, suiteErr := benchSuites(b, rel, kubeconfig, out, logDir, &progress, append(upstreamFlags, ownFlags...))
 		upSecs, upMedian, upErr := benchUpstreamAlone(b, rel, kubeconfig, out, logDir, upstreamFlags)
 		b.ReportMetric(suiteSecs, metric("suite_s", rel))
 		b.ReportMetric(upSecs, metric("upstream_runner_s", rel))
 		b.ReportMetric(median(specs), metric("semantics_spec_median_s", rel))
 		b.ReportMetric(upMedian, metric("upstream_test_median_s", rel))
+		reportFixtures(b, rel, progress.Bytes())
 		if upErr != nil || suiteErr != nil {
 			b.Errorf("a run failed (upstream runner: %v; suites: %v): the figures are of a failing run", upErr, suiteErr)
 		}
@@ -92,8 +99,9 @@ func metric(name string, rel gatewayapi.Release) string {
 
 // benchSuites times both suites of the release against the cluster (this
 // binary; for v1.7.0 also the nested module's upstream runner, built
-// first) and returns the run time and each semantics spec's duration.
-func benchSuites(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir string, flags []string) (float64, []float64, error) {
+// first) and returns the run time and each semantics spec's duration; the
+// progress lines go to progress too.
+func benchSuites(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir string, progress io.Writer, flags []string) (float64, []float64, error) {
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
@@ -112,7 +120,7 @@ func benchSuites(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir s
 	}
 	defer log.Close()
 	start := time.Now()
-	suiteErr := s.Run(context.Background(), log, os.Stderr)
+	suiteErr := s.Run(context.Background(), log, io.MultiWriter(os.Stderr, progress))
 	secs := time.Since(start).Seconds()
 	r, err := results.Read(filepath.Join(out, "suites", results.File))
 	if err != nil {
@@ -125,6 +133,24 @@ func benchSuites(b *testing.B, rel gatewayapi.Release, kubeconfig, out, logDir s
 		}
 	}
 	return secs, specs, suiteErr
+}
+
+// fixtureReady is the semantics suite's progress line saying how many pods
+// its fixtures started and when, after the run started, they were Ready.
+var fixtureReady = regexp.MustCompile(`fixtures ready: (\d+) pods .*fixture_ready_s=([0-9.]+)`)
+
+// reportFixtures reports semantics_pods and fixture_ready_s from the
+// semantics run's progress lines.
+func reportFixtures(b *testing.B, rel gatewayapi.Release, progress []byte) {
+	m := fixtureReady.FindSubmatch(progress)
+	if m == nil {
+		b.Errorf("the semantics run printed no line matching %q", fixtureReady)
+		return
+	}
+	pods, _ := strconv.ParseFloat(string(m[1]), 64)
+	ready, _ := strconv.ParseFloat(string(m[2]), 64)
+	b.ReportMetric(pods, strings.TrimSuffix(metric("semantics_pods_s", rel), "_s"))
+	b.ReportMetric(ready, metric("fixture_ready_s", rel))
 }
 
 // benchUpstreamAlone times gateway-api's own test binary of the release

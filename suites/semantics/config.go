@@ -42,8 +42,9 @@ type Config struct {
 	// the nodes (default DefaultEchoImage).
 	EchoImage string
 	// ConvergenceTimeout bounds how long a spec waits for status and
-	// traffic (default 30s); ReadyTimeout how long it waits for its pods
-	// (default 5m: every fixture of a run starts at once).
+	// traffic (default 30s); ReadyTimeout how long the run waits for the
+	// pods its specs share, and a spec for its Services' endpoints
+	// (default 5m).
 	ConvergenceTimeout time.Duration
 	ReadyTimeout       time.Duration
 
@@ -51,7 +52,8 @@ type Config struct {
 	// config dumps of a failed spec into DumpDir.
 	DumpOnFailure bool
 	DumpDir       string
-	// KeepOnFailure keeps a failed spec's namespaces.
+	// KeepOnFailure keeps a failed spec's objects and the namespaces
+	// they are in.
 	KeepOnFailure bool
 
 	// Selection, with Ginkgo's meanings: LabelFilter is a Ginkgo label

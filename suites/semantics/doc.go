@@ -24,8 +24,11 @@
 //		t.Logf("%+v", res.Count())
 //	}
 //
-// Each spec creates its own namespaces (labelled gamma-conformance/suite=
-// semantics), echo Deployments and Services, and deletes them when it ends.
+// A run prepares the echo pods its specs declare once, in namespaces they
+// share (labelled gamma-conformance/suite=semantics), and deletes them when
+// it ends; each spec creates its own Services selecting those pods, its
+// routes attach to them, and it deletes everything it created when it ends
+// (fixtures.go says why specs stay independent).
 // The user of the suite needs to create namespaces, Deployments, Services,
 // routes and XBackendTrafficPolicies, exec into pods and read pod logs.
 package semantics

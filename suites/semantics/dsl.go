@@ -13,12 +13,10 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"gamma-conformance/profiles"
-	"gamma-conformance/suites/internal/dump"
 	"gamma-conformance/suites/internal/kube"
 )
 
@@ -59,6 +57,11 @@ type S struct {
 	pending []*pendingStatus
 	// failure and location of the first failure, for the results.
 	failure, location string
+	// ownNS: the namespaces are the spec's own (GinkgoTest), not a run's
+	// shared ones.
+	ownNS bool
+	// owned is every object the spec built, deleted when it ends.
+	owned []client.Object
 }
 
 // newS is a spec about to run; the caller sets its host and context.
@@ -68,17 +71,17 @@ func (r *runner) newS(ctx context.Context, sp Spec) *S {
 	return s
 }
 
-// runSpec runs one spec's body: it claims the fixture, runs the body and
-// waits for the status checks still running.
+// runSpec runs one spec's body: it claims the namespaces of its apps,
+// creates its own Services, runs the body and waits for the status checks
+// still running.
 func (r *runner) runSpec(s *S) {
-	p, err := r.claim(s.ctx, s.spec)
-	s.p = p
+	p, own, err := r.claim(s.ctx, s.spec)
+	s.p, s.ownNS = p, own
 	s.h.cleanup(s.cleanup)
 	s.Expect(err).NotTo(gomega.HaveOccurred(), "preparing the spec's namespaces and pods")
-	s.By(fmt.Sprintf("fixture ready (%.1fs)", p.Took.Seconds()))
-	if slices.Contains(s.spec.Labels, profiles.ConsumerRoute) {
-		s.grantRoutesAcrossNamespaces()
-	}
+	begun := time.Now()
+	s.setUp(slices.Contains(s.spec.Labels, profiles.ConsumerRoute))
+	s.By(fmt.Sprintf("fixture ready: the spec's Services %s in %.1fs", strings.Join(s.services(), " "), time.Since(begun).Seconds()))
 	s.spec.body(s)
 	s.settle()
 }
@@ -122,32 +125,6 @@ func specLocation() string {
 		if !more {
 			return first
 		}
-	}
-}
-
-func (s *S) cleanup(ctx context.Context) {
-	if s.p == nil {
-		return
-	}
-	var names []string
-	for _, ns := range s.p.NS {
-		names = append(names, ns)
-	}
-	failed := s.h.failed()
-	cfg := s.r.cfg
-	if failed && cfg.DumpOnFailure {
-		dir := filepath.Join(cfg.DumpDir, nsPrefix(s.spec.Text))
-		if err := dump.Namespaces(ctx, s.c, dir, names); err != nil {
-			s.Logf("dump incomplete: %v", err)
-		}
-		s.r.progress("semantics: dump of %s written to %s", strings.Join(names, " "), dir)
-	}
-	if failed && cfg.KeepOnFailure {
-		s.r.progress("semantics: kept namespaces %s (keep on failure)", strings.Join(names, " "))
-		return
-	}
-	if err := s.r.release(ctx, s.spec, s.p); err != nil {
-		s.Logf("cleanup: %v", err)
 	}
 }
 
@@ -322,32 +299,4 @@ func (s *S) softAccepted(route client.Object, ref gatewayv1.ParentReference) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	s.Logf("no Accepted status on %s/%s: checking pass-through anyway\n", route.GetNamespace(), route.GetName())
-}
-
-// grantRoutesAcrossNamespaces lets the HTTP and gRPC routes of each of the
-// spec's namespaces reference Services in the others. Consumer-route specs
-// send a consumer namespace's routes to the producer's Services; GEP-1294
-// allows that without a ReferenceGrant, but "if a mesh implementation does
-// expose the ability to access a broader scope …, then ReferenceGrant must
-// be used". A grant is legal on every mesh, so these specs pass on both
-// kinds (the spec of cross-namespace backendRefs without a grant is apart).
-func (s *S) grantRoutesAcrossNamespaces() {
-	for fromKey, from := range s.p.NS {
-		for toKey, to := range s.p.NS {
-			if fromKey == toKey {
-				continue
-			}
-			g := &gatewayv1.ReferenceGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: to, Name: "routes-from-" + fromKey},
-				Spec: gatewayv1.ReferenceGrantSpec{
-					From: []gatewayv1.ReferenceGrantFrom{
-						{Group: gatewayv1.GroupName, Kind: "HTTPRoute", Namespace: gatewayv1.Namespace(from)},
-						{Group: gatewayv1.GroupName, Kind: "GRPCRoute", Namespace: gatewayv1.Namespace(from)},
-					},
-					To: []gatewayv1.ReferenceGrantTo{{Group: "", Kind: "Service"}},
-				},
-			}
-			s.Create(g)
-		}
-	}
 }

@@ -13,7 +13,8 @@ import (
 // first spec runs, so it may be filled in by a BeforeSuite (e.g. once an
 // e2e-framework environment has made the cluster). Selection is Ginkgo's
 // (--ginkgo.focus, --ginkgo.label-filter); cfg's Focus, Skip and
-// LabelFilter are not used. Fixtures are made per spec, not ahead.
+// LabelFilter are not used. Fixtures are made per spec, not ahead: each
+// spec gets namespaces of its own with just the pods it declares.
 //
 //	var cfg semantics.Config
 //	var _ = semantics.GinkgoTest(&cfg)

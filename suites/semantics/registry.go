@@ -24,7 +24,9 @@ type Spec struct {
 	Labels []string
 	// since is the first Gateway API release whose CRDs accept what the
 	// spec creates ("": every release the suite runs on).
-	since   string
+	since string
+	// id names the spec's objects (s01, s02, … in declaration order).
+	id      string
 	fixture kube.Fixture
 	body    func(s *S)
 }
@@ -40,7 +42,8 @@ func (sp Spec) Features() []string {
 // Control reports whether the spec is a control (passes with no mesh).
 func (sp Spec) Control() bool { return slices.Contains(sp.Labels, results.ControlLabel) }
 
-// Pods is how many pods the spec's fixture starts.
+// Pods is how many pods the spec's fixture declares: apps it shares with
+// the other specs of a run (SharedPods counts what a run starts).
 func (sp Spec) Pods() int { return sp.fixture.Pods() }
 
 // registry holds every spec in declaration order. It is filled while the
@@ -73,6 +76,7 @@ func meshItSince(release, text string, labels []string, fx kube.Fixture, body fu
 }
 
 func register(sp Spec) bool {
+	sp.id = fmt.Sprintf("s%02d", len(registry)+1)
 	for _, other := range registry {
 		if other.FullText() == sp.FullText() {
 			panic(fmt.Sprintf("semantics: two specs named %q", sp.FullText()))

@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 
 	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
+	"gamma-conformance/suites/internal/kube"
 )
 
 func TestEverySpecTestsKnownFeatures(t *testing.T) {
@@ -28,6 +30,32 @@ func TestEverySpecTestsKnownFeatures(t *testing.T) {
 		if sp.Container == "" || sp.Pods() == 0 {
 			t.Errorf("%q: no group or no fixture", sp.FullText())
 		}
+	}
+}
+
+// The pods of a run are shared: the whole suite needs few (issue #17), and
+// every name a spec gives its objects (<spec id>-<name>) is a valid
+// Service name and unique to the spec.
+func TestSpecsSharePodsAndNameTheirOwnObjects(t *testing.T) {
+	if n := SharedPods(Specs()); n > 40 {
+		t.Errorf("the suite starts %d pods, want at most 40", n)
+	}
+	ids := map[string]string{}
+	for _, sp := range Specs() {
+		if other, ok := ids[sp.id]; ok {
+			t.Errorf("%q and %q share the id %s", sp.FullText(), other, sp.id)
+		}
+		ids[sp.id] = sp.FullText()
+		s := &S{spec: sp}
+		for _, a := range sp.fixture.Apps {
+			if errs := validation.IsDNS1035Label(s.Svc(a.Name)); len(errs) > 0 {
+				t.Errorf("%q: Service %q: %v", sp.FullText(), s.Svc(a.Name), errs)
+			}
+		}
+	}
+	one := sharedFixture(Specs()[:1])
+	if one.Pods() != Specs()[0].Pods() || slices.ContainsFunc(one.Apps, func(a kube.App) bool { return !a.NoService }) {
+		t.Errorf("the shared fixture of one spec is %+v, want its apps' pods without Services", one)
 	}
 }
 

@@ -106,9 +106,52 @@ func withResponseHeader(r gatewayv1.HTTPRouteRule, name, value string) gatewayv1
 	return r
 }
 
-// Standard fixtures. Namespace keys: "p" (producer: the Services), "c"
-// (consumer: a client), "o" (another client namespace), "b" (a backend in
-// another namespace). Apps: echo-v1..3 with Services; "client" without.
+// The spec's own objects: ns is a namespace key of its fixture, app the
+// app whose pods the spec's Service of that name selects (see Svc), name a
+// route's name within the spec. Each route is deleted when the spec ends.
+
+// parent is a parentRef to the spec's Service of app.
+func (s *S) parent(ns, app string) gatewayv1.ParentReference { return svcParent(s.NS(ns), s.Svc(app)) }
+
+// backend is an HTTP backendRef to the spec's Service of app.
+func (s *S) backend(ns, app string, port int32, weight int32) gatewayv1.HTTPBackendRef {
+	return backend(s.NS(ns), s.Svc(app), port, weight)
+}
+
+// backendRef is a backendRef to the spec's Service of app.
+func (s *S) backendRef(ns, app string, port int32, weight int32) gatewayv1.BackendRef {
+	return backendRef(s.NS(ns), s.Svc(app), port, weight)
+}
+
+// host is the in-cluster name of a port of the spec's Service of app.
+func (s *S) host(ns, app string, port int32) string { return host(s.NS(ns), s.Svc(app), port) }
+
+// httpRoute is an HTTPRoute of the spec.
+func (s *S) httpRoute(ns, name string, parents []gatewayv1.ParentReference, rules ...gatewayv1.HTTPRouteRule) *gatewayv1.HTTPRoute {
+	r := httpRoute(s.NS(ns), s.Svc(name), parents, rules...)
+	s.own(r)
+	return r
+}
+
+// grpcRoute is a GRPCRoute of the spec.
+func (s *S) grpcRoute(ns, name string, parent gatewayv1.ParentReference, backends ...gatewayv1.BackendRef) *gatewayv1.GRPCRoute {
+	r := grpcRoute(s.NS(ns), s.Svc(name), parent, backends...)
+	s.own(r)
+	return r
+}
+
+// tcpRoute is a TCPRoute of the spec.
+func (s *S) tcpRoute(ns, name string, parent gatewayv1.ParentReference, backends ...gatewayv1.BackendRef) *gatewayv1.TCPRoute {
+	r := tcpRoute(s.NS(ns), s.Svc(name), parent, backends...)
+	s.own(r)
+	return r
+}
+
+// Standard fixtures: what a spec needs, all of it shared with the other
+// specs of a run but the Services (see fixtures.go). Namespace keys: "p"
+// (producer: the Services), "c" and "z" (consumers: a client each), "o"
+// (another client namespace), "b" (a backend in another namespace). Apps:
+// echo-v1..3 with Services of the spec's own; "client" without.
 func fixture(namespaces string, apps ...kube.App) kube.Fixture {
 	return kube.Fixture{Namespaces: strings.Fields(namespaces), Apps: apps}
 }

@@ -92,9 +92,10 @@ func (r *runner) progress(format string, args ...any) {
 // Run runs the selected specs of the semantics suite against the cluster
 // of cfg, each as a subtest of t named by its full text, and returns what
 // they found. A spec of a feature the run does not claim is recorded as
-// not supported and not run. Fixtures of the specs that will run are
-// prepared ahead, within the cluster's free room for pods; each spec owns
-// its namespaces, which are deleted by the time Run returns.
+// not supported and not run. The pods of the specs that will run are
+// prepared ahead, once, in namespaces the specs share; each spec owns the
+// Services its routes attach to and every object it creates (see
+// fixtures.go). Everything is deleted by the time Run returns.
 //
 // Run keeps no state outside its call: two Runs (also concurrent ones,
 // in parallel subtests) with different configurations do not interfere.
@@ -118,7 +119,7 @@ func Run(t *testing.T, cfg Config) Results {
 	prewarmCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.prewarm(prewarmCtx, runnable)
-	defer r.releaseUnclaimed()
+	defer r.releaseShared()
 	r.waitInitial(prewarmCtx)
 	var tests []results.Test
 	for _, sp := range specs {

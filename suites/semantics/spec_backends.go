@@ -24,8 +24,8 @@ var _ = describe("Backends", func() {
 	meshIt("a backendRef to a missing Service gets 500 and ResolvedRefs=False BackendNotFound", []string{profiles.BackendFailures},
 		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "to-nothing", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "does-not-exist", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "to-nothing", []gatewayv1.ParentReference{parent}, to(s.backend("p", "does-not-exist", 8080, 1)))
 			s.Create(r)
 			s.Status(r, parent, notFound)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s)), status(500)})
@@ -34,9 +34,9 @@ var _ = describe("Backends", func() {
 	meshIt("of a backend list with one missing Service the missing share gets 500 and the route says BackendNotFound", []string{profiles.BackendFailures},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "half-missing", []gatewayv1.ParentReference{parent},
-				to(backend(s.NS("p"), "echo-v2", 8080, 1), backend(s.NS("p"), "does-not-exist", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "half-missing", []gatewayv1.ParentReference{parent},
+				to(s.backend("p", "echo-v2", 8080, 1), s.backend("p", "does-not-exist", 8080, 1)))
 			s.Create(r)
 			s.Status(r, parent, notFound)
 			// "Implementations may choose how that 50 percent is
@@ -49,24 +49,24 @@ var _ = describe("Backends", func() {
 	meshIt("of a gRPC backend list with one missing Service the missing share gets UNAVAILABLE", []string{profiles.BackendFailures, profiles.GRPCRoute},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
-			r := grpcRoute(s.NS("p"), "half-missing", parent,
-				backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1), backendRef(s.NS("p"), "does-not-exist", kube.PortGRPC, 1))
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
+			r := s.grpcRoute("p", "half-missing", parent,
+				s.backendRef("p", "echo-v2", kube.PortGRPC, 1), s.backendRef("p", "does-not-exist", kube.PortGRPC, 1))
 			s.Create(r)
 			s.Status(r, parent, notFound)
 			// One call per exec: a failed call ends the client's batch.
-			req := kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}
+			req := kube.Request{URL: "grpc://" + s.host("p", "echo-v1", kube.PortGRPC)}
 			s.mixedAnswers(s.Pod("p", "client"), req, "echo-v2", "UNAVAILABLE", grpcAnswers("echo-v2", "Unavailable"))
 		})
 
 	meshIt("a gRPC backendRef to a missing Service gets UNAVAILABLE", []string{profiles.BackendFailures, profiles.GRPCRoute},
 		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
-			r := grpcRoute(s.NS("p"), "to-nothing", parent, backendRef(s.NS("p"), "does-not-exist", kube.PortGRPC, 1))
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
+			r := s.grpcRoute("p", "to-nothing", parent, s.backendRef("p", "does-not-exist", kube.PortGRPC, 1))
 			s.Create(r)
 			s.Status(r, parent, notFound)
-			s.Traffic(flow{s.Pod("p", "client"), kube.Request{URL: "grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)}, grpcFails("Unavailable")})
+			s.Traffic(flow{s.Pod("p", "client"), kube.Request{URL: "grpc://" + s.host("p", "echo-v1", kube.PortGRPC)}, grpcFails("Unavailable")})
 		})
 
 })
@@ -78,8 +78,8 @@ var _ = describe("Backends", func() {
 	meshIt("a backend Service with no ready endpoints gets 503", []string{profiles.NoEndpoints503},
 		fixture("p", app("p", "echo-v1"), kube.App{Namespace: "p", Name: "empty", ServiceOnly: true}, clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "to-empty", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "empty", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "to-empty", []gatewayv1.ParentReference{parent}, to(s.backend("p", "empty", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s)), status(503)})
@@ -88,9 +88,9 @@ var _ = describe("Backends", func() {
 	meshIt("a backend with weight 0 gets no traffic", []string{profiles.BackendFailures},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "weights", []gatewayv1.ParentReference{parent},
-				to(backend(s.NS("p"), "echo-v2", 8080, 1), backend(s.NS("p"), "echo-v3", 8080, 0)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "weights", []gatewayv1.ParentReference{parent},
+				to(s.backend("p", "echo-v2", 8080, 1), s.backend("p", "echo-v3", 8080, 0)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			req := get(url(s))
@@ -101,8 +101,8 @@ var _ = describe("Backends", func() {
 	meshIt("a backendRef to another namespace without a ReferenceGrant is served or refused with RefNotPermitted", []string{profiles.CrossNamespaceRefs},
 		fixture("p b", app("p", "echo-v1"), app("b", "remote"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "to-remote", []gatewayv1.ParentReference{parent}, to(backend(s.NS("b"), "remote", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "to-remote", []gatewayv1.ParentReference{parent}, to(s.backend("b", "remote", 8080, 1)))
 			s.Create(r)
 			// GEP-1294: allowed without a ReferenceGrant, but a mesh that
 			// widens reach "must" require one: then the reference is not
@@ -131,7 +131,7 @@ var _ = describe("Backends", func() {
 })
 
 // frontURL is the URL of echo-v1's HTTP port, the parent of most routes.
-func frontURL(s *S) string { return "http://" + host(s.NS("p"), "echo-v1", 80) + "/" }
+func frontURL(s *S) string { return "http://" + s.host("p", "echo-v1", 80) + "/" }
 
 // mixedAnswers sends batches from a pod until, over the batches where
 // every answer is one of the two allowed, both have been seen: 200 from a

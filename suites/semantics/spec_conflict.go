@@ -19,67 +19,67 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 	meshIt("a GRPCRoute wins over an HTTPRoute on the same Service port and the HTTPRoute is Conflicted", []string{profiles.RouteTypeConflict, profiles.GRPCRoute},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
 			// The loser is older and first by name: route kind must decide.
-			hr := httpRoute(s.NS("p"), "a-http", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", kube.PortGRPC, 1)))
-			gr := grpcRoute(s.NS("p"), "z-grpc", parent, backendRef(s.NS("p"), "echo-v3", kube.PortGRPC, 1))
+			hr := s.httpRoute("p", "a-http", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", kube.PortGRPC, 1)))
+			gr := s.grpcRoute("p", "z-grpc", parent, s.backendRef("p", "echo-v3", kube.PortGRPC, 1))
 			s.Create(hr)
 			s.createApart(hr, gr)
 			s.Accepted(gr, parent)
 			s.Status(hr, parent, conflicted)
-			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + s.host("p", "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
 		})
 
 	meshIt("a GRPCRoute and an HTTPRoute on different ports of one Service are both accepted", []string{profiles.RouteTypeConflict, profiles.GRPCRoute, profiles.ParentRefPort},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			httpParent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
-			grpcParent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
-			hr := httpRoute(s.NS("p"), "http", []gatewayv1.ParentReference{httpParent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
-			gr := grpcRoute(s.NS("p"), "grpc", grpcParent, backendRef(s.NS("p"), "echo-v3", kube.PortGRPC, 1))
+			httpParent := onPort(s.parent("p", "echo-v1"), kube.PortHTTP)
+			grpcParent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
+			hr := s.httpRoute("p", "http", []gatewayv1.ParentReference{httpParent}, to(s.backend("p", "echo-v2", 8080, 1)))
+			gr := s.grpcRoute("p", "grpc", grpcParent, s.backendRef("p", "echo-v3", kube.PortGRPC, 1))
 			s.Create(hr, gr)
 			s.Accepted(hr, httpParent)
 			s.Accepted(gr, grpcParent)
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")},
-				flow{s.Pod("p", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")},
+				flow{s.Pod("p", "client"), get("grpc://" + s.host("p", "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
 		})
 
 	meshIt("a TCPRoute loses to an HTTPRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortHTTP)
 			// The loser is older and first by name: route kind must decide.
-			hr := httpRoute(s.NS("p"), "z-http", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
-			tr := tcpRoute(s.NS("p"), "a-tcp", parent, backendRef(s.NS("p"), "echo-v3", 8080, 1))
+			hr := s.httpRoute("p", "z-http", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
+			tr := s.tcpRoute("p", "a-tcp", parent, s.backendRef("p", "echo-v3", 8080, 1))
 			s.Create(tr)
 			s.createApart(tr, hr)
 			s.Accepted(hr, parent)
 			s.Status(tr, parent, conflicted)
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")})
 		})
 
 	meshIt("a TCPRoute loses to a GRPCRoute on the same Service port and is Conflicted", []string{profiles.TCPRouteConflict, profiles.GRPCRoute},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
 			// The loser is older and first by name: route kind must decide.
-			gr := grpcRoute(s.NS("p"), "z-grpc", parent, backendRef(s.NS("p"), "echo-v3", kube.PortGRPC, 1))
-			tr := tcpRoute(s.NS("p"), "a-tcp", parent, backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1))
+			gr := s.grpcRoute("p", "z-grpc", parent, s.backendRef("p", "echo-v3", kube.PortGRPC, 1))
+			tr := s.tcpRoute("p", "a-tcp", parent, s.backendRef("p", "echo-v2", kube.PortGRPC, 1))
 			s.Create(tr)
 			s.createApart(tr, gr)
 			s.Accepted(gr, parent)
 			s.Status(tr, parent, conflicted)
-			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + s.host("p", "echo-v1", kube.PortGRPC)), servedBy("echo-v3")})
 		})
 
 	meshIt("when routes exist but no rule matches the request gets 404", []string{profiles.UnmatchedNotFound},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "only-match", []gatewayv1.ParentReference{parent}, prefixTo("/match", backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "only-match", []gatewayv1.ParentReference{parent}, prefixTo("/match", s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			s.Traffic(flow{s.Pod("p", "client"), get(base + "/match"), servedBy("echo-v2")},
 				flow{s.Pod("p", "client"), get(base + "/nomatch"), status(404)})
 		})
@@ -87,10 +87,10 @@ var _ = describe("Route type conflicts and unmatched requests", func() {
 	meshIt("a GRPCRoute sends gRPC calls to its backend", []string{profiles.GRPCRoute},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortGRPC)
-			gr := grpcRoute(s.NS("p"), "grpc", parent, backendRef(s.NS("p"), "echo-v2", kube.PortGRPC, 1))
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortGRPC)
+			gr := s.grpcRoute("p", "grpc", parent, s.backendRef("p", "echo-v2", kube.PortGRPC, 1))
 			s.Create(gr)
 			s.Accepted(gr, parent)
-			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + host(s.NS("p"), "echo-v1", kube.PortGRPC)), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get("grpc://" + s.host("p", "echo-v1", kube.PortGRPC)), servedBy("echo-v2")})
 		})
 })

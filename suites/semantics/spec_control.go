@@ -19,32 +19,32 @@ var _ = describe("Pass-through", func() {
 	meshIt("with no routes HTTP to a Service reaches the Service's own pods", []string{profiles.NoRoutePassThrough, control},
 		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v1")},
-				flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 8080) + "/"), servedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v1")},
+				flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 8080) + "/"), servedBy("echo-v1")})
 		})
 
 	meshIt("with no routes a TCP port passes through", []string{profiles.NoRoutePassThrough, control},
 		fixture("p", app("p", "echo-v1"), clientApp("p")),
 		func(s *S) {
-			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + s.host("p", "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
 		})
 
 	meshIt("a route on the HTTP port leaves the Service's TCP port untouched", []string{profiles.PassThrough, profiles.ParentRefPort, control},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
-			r := httpRoute(s.NS("p"), "http-only", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortHTTP)
+			r := s.httpRoute("p", "http-only", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.softAccepted(r, parent)
-			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + host(s.NS("p"), "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
+			s.Traffic(flow{s.Pod("p", "client"), get("tcp://" + s.host("p", "echo-v1", kube.PortTCP)), tcpServedBy("echo-v1")})
 		})
 
 	meshIt("traffic to a pod IP is never routed", []string{profiles.PassThrough, control},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{parent},
-				withResponseHeader(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "X-Routed", "yes"))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "to-v2", []gatewayv1.ParentReference{parent},
+				withResponseHeader(to(s.backend("p", "echo-v2", 8080, 1)), "X-Routed", "yes"))
 			s.Create(r)
 			s.softAccepted(r, parent)
 			v1 := s.Pod("p", "echo-v1")

@@ -20,31 +20,31 @@ var _ = describe("Path rewrite and redirect", func() {
 
 	meshIt("a URLRewrite ReplacePrefixMatch changes the path the backend receives", []string{profiles.RewritePath}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			rule := prefixTo("/foo", backend(s.NS("p"), "echo-v2", 8080, 1))
+			parent := s.parent("p", "echo-v1")
+			rule := prefixTo("/foo", s.backend("p", "echo-v2", 8080, 1))
 			rule.Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterURLRewrite, URLRewrite: &gatewayv1.HTTPURLRewriteFilter{
 				Path: &gatewayv1.HTTPPathModifier{Type: gatewayv1.PrefixMatchHTTPPathModifier, ReplacePrefixMatch: ptr.To("/xyz")},
 			}}}
-			r := httpRoute(s.NS("p"), "rewrite", []gatewayv1.ParentReference{parent}, rule)
+			r := s.httpRoute("p", "rewrite", []gatewayv1.ParentReference{parent}, rule)
 			s.Create(r)
 			s.Accepted(r, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			s.Traffic(flow{s.Pod("p", "client"), get(base + "/foo/bar"), both(servedBy("echo-v2"), receivedPath("/xyz/bar"))},
 				flow{s.Pod("p", "client"), get(base + "/foo"), both(servedBy("echo-v2"), receivedPath("/xyz"))})
 		})
 
 	meshIt("a RequestRedirect ReplaceFullPath puts the new path in the Location header", []string{profiles.RedirectPath}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			rule := prefixTo("/old")
 			rule.Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gatewayv1.HTTPRequestRedirectFilter{
 				Path:       &gatewayv1.HTTPPathModifier{Type: gatewayv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr.To("/new/place")},
 				StatusCode: ptr.To(302),
 			}}}
-			r := httpRoute(s.NS("p"), "redirect", []gatewayv1.ParentReference{parent}, rule)
+			r := s.httpRoute("p", "redirect", []gatewayv1.ParentReference{parent}, rule)
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/old/page"), both(status(302), locationPath("/new/place"))})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/old/page"), both(status(302), locationPath("/new/place"))})
 		})
 })
 

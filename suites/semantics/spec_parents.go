@@ -17,7 +17,7 @@ var _ = describe("Parent references", func() {
 	fx := func() kube.Fixture {
 		return fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p"))
 	}
-	url := func(s *S, port int32) string { return "http://" + host(s.NS("p"), "echo-v1", port) + "/" }
+	url := func(s *S, port int32) string { return "http://" + s.host("p", "echo-v1", port) + "/" }
 	section := func(ref gatewayv1.ParentReference, name string) gatewayv1.ParentReference {
 		ref.SectionName = ptr.To(gatewayv1.SectionName(name))
 		return ref
@@ -25,8 +25,8 @@ var _ = describe("Parent references", func() {
 
 	meshIt("a parentRef with a port binds only that port", []string{profiles.ParentRefPort}, fx(),
 		func(s *S) {
-			parent := onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP)
-			r := httpRoute(s.NS("p"), "port-80", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := onPort(s.parent("p", "echo-v1"), kube.PortHTTP)
+			r := s.httpRoute("p", "port-80", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")})
@@ -35,8 +35,8 @@ var _ = describe("Parent references", func() {
 
 	meshIt("a parentRef with a sectionName binds only the named port", []string{profiles.ParentRefSectionName}, fx(),
 		func(s *S) {
-			parent := section(svcParent(s.NS("p"), "echo-v1"), "http-alt")
-			r := httpRoute(s.NS("p"), "section-http-alt", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := section(s.parent("p", "echo-v1"), "http-alt")
+			r := s.httpRoute("p", "section-http-alt", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 8080)), servedBy("echo-v2")})
@@ -45,8 +45,8 @@ var _ = describe("Parent references", func() {
 
 	meshIt("a parentRef with neither port nor sectionName binds every port of the Service", []string{profiles.ParentRefAllPorts}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "all-ports", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "all-ports", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")},
@@ -55,9 +55,9 @@ var _ = describe("Parent references", func() {
 
 	meshIt("a parentRef with group core binds the Service like group \"\"", []string{profiles.CoreGroupAlias}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			parent.Group = ptr.To(gatewayv1.Group("core"))
-			r := httpRoute(s.NS("p"), "group-core", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			r := s.httpRoute("p", "group-core", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
 			s.Traffic(flow{s.Pod("p", "client"), get(url(s, 80)), servedBy("echo-v2")})
@@ -65,8 +65,8 @@ var _ = describe("Parent references", func() {
 
 	meshIt("a route's hostnames do not change which requests it matches", []string{profiles.HostnamesIgnored}, fx(),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "with-hostnames", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "with-hostnames", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			r.Spec.Hostnames = []gatewayv1.Hostname{"not-this-service.example"}
 			s.Create(r)
 			s.Accepted(r, parent)
@@ -74,23 +74,23 @@ var _ = describe("Parent references", func() {
 		})
 
 	meshIt("a parentRef to a missing Service is not accepted while the route's other parent is", []string{profiles.ParentStatus},
-		fx(), func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "does-not-exist")) })
+		fx(), func(s *S) { s.unboundParent(s.parent("p", "echo-v1"), s.parent("p", "does-not-exist")) })
 
 	// Two parentRefs to one Service must name a port or a section each (the
 	// HTTPRoute CRD's validation).
 	meshIt("a parentRef to a port the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefPort},
 		fx(), func(s *S) {
-			s.unboundParent(onPort(svcParent(s.NS("p"), "echo-v1"), kube.PortHTTP), onPort(svcParent(s.NS("p"), "echo-v1"), 81))
+			s.unboundParent(onPort(s.parent("p", "echo-v1"), kube.PortHTTP), onPort(s.parent("p", "echo-v1"), 81))
 		})
 
 	meshIt("a parentRef to a sectionName the Service lacks is not accepted while the route's other parent is", []string{profiles.ParentStatus, profiles.ParentRefSectionName},
 		fx(), func(s *S) {
-			s.unboundParent(section(svcParent(s.NS("p"), "echo-v1"), "http"), section(svcParent(s.NS("p"), "echo-v1"), "no-such-port"))
+			s.unboundParent(section(s.parent("p", "echo-v1"), "http"), section(s.parent("p", "echo-v1"), "no-such-port"))
 		})
 
 	meshIt("a parentRef to a headless Service is not accepted while the route's other parent is", []string{profiles.HeadlessParent},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), kube.App{Namespace: "p", Name: "headless", Headless: true, ServiceOnly: true}, clientApp("p")),
-		func(s *S) { s.unboundParent(svcParent(s.NS("p"), "echo-v1"), svcParent(s.NS("p"), "headless")) })
+		func(s *S) { s.unboundParent(s.parent("p", "echo-v1"), s.parent("p", "headless")) })
 })
 
 // unboundParent checks a route with a good parent (echo-v1, binding its
@@ -99,10 +99,10 @@ var _ = describe("Parent references", func() {
 // ... will not be added to this list") or Accepted=False with any reason
 // ("Controllers may raise this condition with other reasons").
 func (s *S) unboundParent(good, bad gatewayv1.ParentReference) {
-	r := httpRoute(s.NS("p"), "two-parents", []gatewayv1.ParentReference{good, bad}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+	r := s.httpRoute("p", "two-parents", []gatewayv1.ParentReference{good, bad}, to(s.backend("p", "echo-v2", 8080, 1)))
 	s.Create(r)
 	s.Accepted(r, good)
-	s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+	s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")})
 	s.settle() // the status with the good parent is written: read the bad one's
 	entries, err := s.c.ParentStatuses(s.ctx, r, bad)
 	s.Expect(err).NotTo(gomega.HaveOccurred())

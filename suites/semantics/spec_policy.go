@@ -37,7 +37,7 @@ var _ = describe("Traffic policy", func() {
 			prod := retrying(s, "producer", 1, 503)
 			// Newer, and in a namespace named after the producer's: a mesh
 			// that merged the two would pick the producer route.
-			cons := httpRoute(s.NS("z"), "consumer", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 3, 503))
+			cons := s.httpRoute("z", "consumer", []gatewayv1.ParentReference{parent}, withRetry(to(s.backend("p", "echo-v2", 8080, 1)), 3, 503))
 			s.Create(prod)
 			s.createApart(prod, cons)
 			s.Accepted(prod, parent)
@@ -46,8 +46,8 @@ var _ = describe("Traffic policy", func() {
 			// individual request ... should be retried. If the maximum number
 			// of retries has been attempted without a successful response from
 			// the backend, the Gateway MUST return an error."
-			s.Received(s.Pod("z", "client"), failing(s, 503), 4, status(503), s.NS("p"), "echo-v2", exactly(4*4))
-			s.Received(s.Pod("o", "client"), failing(s, 503), 4, status(503), s.NS("p"), "echo-v2", exactly(4*2))
+			s.Received(s.Pod("z", "client"), failing(s, 503), 4, status(503), "p", "echo-v2", exactly(4*4))
+			s.Received(s.Pod("o", "client"), failing(s, 503), 4, status(503), "p", "echo-v2", exactly(4*2))
 		})
 
 	meshIt("a route retries on 500, 502 and 504 as well as 503", []string{profiles.RouteRetry}, fx(),
@@ -58,7 +58,7 @@ var _ = describe("Traffic policy", func() {
 			// HTTPRouteRetryStatusCode: "Implementations MUST support the
 			// following status codes as retriable: 500 502 503 504".
 			for _, code := range []int{500, 502, 504} {
-				s.Received(s.Pod("p", "client"), failing(s, code), 2, status(code), s.NS("p"), "echo-v2", exactly(2*2))
+				s.Received(s.Pod("p", "client"), failing(s, code), 2, status(code), "p", "echo-v2", exactly(2*2))
 			}
 		})
 
@@ -69,26 +69,26 @@ var _ = describe("Traffic policy", func() {
 			s.Accepted(r, parentOf(s))
 			// HTTPRouteRetry.Attempts (v1.7.0): "An explicit zero value MUST
 			// disable retries." Without a mesh nothing reaches echo-v2.
-			s.Received(s.Pod("p", "client"), failing(s, 500), 4, status(500), s.NS("p"), "echo-v2", exactly(4))
+			s.Received(s.Pod("p", "client"), failing(s, 500), 4, status(500), "p", "echo-v2", exactly(4))
 		})
 
 	meshIt("a backendRequest timeout answers 504 when the backend is slower", []string{profiles.BackendRequestTimeout}, fx(),
 		func(s *S) {
-			rule := to(backend(s.NS("p"), "echo-v2", 8080, 1))
+			rule := to(s.backend("p", "echo-v2", 8080, 1))
 			rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("10s")), BackendRequest: ptr.To(gatewayv1.Duration("500ms"))}
-			r := httpRoute(s.NS("p"), "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
+			r := s.httpRoute("p", "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
 			s.Create(r)
 			s.Accepted(r, parentOf(s))
-			base := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			base := "http://" + s.host("p", "echo-v1", 80) + "/"
 			s.Traffic(flow{s.Pod("p", "client"), get(base), servedBy("echo-v2")},
 				flow{s.Pod("p", "client"), kube.Request{URL: base + "?delay=1500ms", Count: 2}, status(504)})
 		})
 
 	meshIt("a backendRequest timeout bounds each attempt and a timed-out attempt is retried", []string{profiles.RetryTimedOutAttempt, profiles.BackendRequestTimeout, profiles.RouteRetry}, fx(),
 		func(s *S) {
-			rule := withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 1)
+			rule := withRetry(to(s.backend("p", "echo-v2", 8080, 1)), 1)
 			rule.Timeouts = &gatewayv1.HTTPRouteTimeouts{Request: ptr.To(gatewayv1.Duration("10s")), BackendRequest: ptr.To(gatewayv1.Duration("500ms"))}
-			r := httpRoute(s.NS("p"), "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
+			r := s.httpRoute("p", "backend-timeout", []gatewayv1.ParentReference{parentOf(s)}, rule)
 			s.Create(r)
 			s.Accepted(r, parentOf(s))
 			// HTTPRouteRetry: "Implementations SHOULD retry on connection
@@ -97,8 +97,8 @@ var _ = describe("Traffic policy", func() {
 			// duration without a response SHOULD be canceled". Each attempt
 			// waits 500ms of the backend's 1.5s; the 10s request timeout is
 			// never reached, so the answer is the gateway timeout error.
-			slow := "http://" + host(s.NS("p"), "echo-v1", 80) + "/?delay=1500ms"
-			s.Received(s.Pod("p", "client"), slow, 2, status(504), s.NS("p"), "echo-v2", exactly(2*2))
+			slow := "http://" + s.host("p", "echo-v1", 80) + "/?delay=1500ms"
+			s.Received(s.Pod("p", "client"), slow, 2, status(504), "p", "echo-v2", exactly(2*2))
 		})
 
 })
@@ -110,7 +110,7 @@ var _ = describe("Traffic policy", func() {
 	meshIt("a retry budget stops a retry storm", []string{profiles.RetryBudget, profiles.RouteRetry}, fx(),
 		func(s *S) {
 			r := retrying(s, "retries", 3, 503)
-			pol := budgetPolicy(s.NS("p"), "budget", 20, "1m", "echo-v2")
+			pol := s.budgetPolicy("p", "budget", 20, "1m", "echo-v2")
 			s.Create(pol, r)
 			s.Accepted(r, parentOf(s))
 			s.PolicyAccepted(pol)
@@ -121,7 +121,7 @@ var _ = describe("Traffic policy", func() {
 			// 20% are retries, plus the minimum rate of 1: at most 1.25 n + 1
 			// for n requests where 3 retries each would make 4 n.
 			const n = 40
-			s.Received(s.Pod("p", "client"), failing(s, 503), n, status(503), s.NS("p"), "echo-v2", func(got int) error {
+			s.Received(s.Pod("p", "client"), failing(s, 503), n, status(503), "p", "echo-v2", func(got int) error {
 				if got <= n || got > n*125/100+1 {
 					return fmt.Errorf("echo-v2 received %d requests for %d client requests; want more than %d (some retries) and at most %d (1.25 n + 1)", got, n, n, n*125/100+1)
 				}
@@ -132,7 +132,7 @@ var _ = describe("Traffic policy", func() {
 	meshIt("a spent retry budget answers 503 while the backend answers 500", []string{profiles.RetryBudget, profiles.RouteRetry}, fx(),
 		func(s *S) {
 			r := retrying(s, "retries", 3, 500)
-			pol := budgetPolicy(s.NS("p"), "no-budget", 0, "1s", "echo-v2")
+			pol := s.budgetPolicy("p", "no-budget", 0, "1s", "echo-v2")
 			s.Create(pol, r)
 			s.Accepted(r, parentOf(s))
 			s.PolicyAccepted(pol)
@@ -141,7 +141,7 @@ var _ = describe("Traffic policy", func() {
 			// to the client." With 0% and one retry an hour, at most the
 			// spec's first request may have its retries.
 			const n = 10
-			s.Received(s.Pod("p", "client"), failing(s, 500), n, mostly(503, 500, n-1), s.NS("p"), "echo-v2", func(got int) error {
+			s.Received(s.Pod("p", "client"), failing(s, 500), n, mostly(503, 500, n-1), "p", "echo-v2", func(got int) error {
 				if got < n || got > n+3 {
 					return fmt.Errorf("echo-v2 received %d requests for %d client requests; want %d to %d (the retries of one request at most)", got, n, n, n+3)
 				}
@@ -158,20 +158,20 @@ func policyFixture() kube.Fixture {
 
 // failingURL is echo-v1's HTTP port, asking the backend to answer code.
 func failingURL(s *S, code int) string {
-	return fmt.Sprintf("http://%s/?codes=%d", host(s.NS("p"), "echo-v1", 80), code)
+	return fmt.Sprintf("http://%s/?codes=%d", s.host("p", "echo-v1", 80), code)
 }
 
-func echoV1Parent(s *S) gatewayv1.ParentReference { return svcParent(s.NS("p"), "echo-v1") }
+func echoV1Parent(s *S) gatewayv1.ParentReference { return s.parent("p", "echo-v1") }
 
 // retrying is a route from echo-v1 to echo-v2 that retries.
 func retrying(s *S, name string, attempts int, codes ...int) *gatewayv1.HTTPRoute {
-	return httpRoute(s.NS("p"), name, []gatewayv1.ParentReference{echoV1Parent(s)}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), attempts, codes...))
+	return s.httpRoute("p", name, []gatewayv1.ParentReference{echoV1Parent(s)}, withRetry(to(s.backend("p", "echo-v2", 8080, 1)), attempts, codes...))
 }
 
-// budgetPolicy is an XBackendTrafficPolicy with a retry budget of percent
-// over interval and a minimum of one retry an hour.
-func budgetPolicy(ns, name string, percent int, interval string, services ...string) *xv1alpha1.XBackendTrafficPolicy {
-	pol := trafficPolicy(ns, name, services...)
+// budgetPolicy is an XBackendTrafficPolicy of the spec with a retry budget
+// of percent over interval and a minimum of one retry an hour.
+func (s *S) budgetPolicy(ns, name string, percent int, interval string, apps ...string) *xv1alpha1.XBackendTrafficPolicy {
+	pol := s.trafficPolicy(ns, name, apps...)
 	pol.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{
 		Budget:       &xv1alpha1.BudgetDetails{Percent: ptr.To(percent), Interval: ptr.To(gatewayv1.Duration(interval))},
 		MinRetryRate: &xv1alpha1.RequestRate{Count: ptr.To(1), Interval: ptr.To(gatewayv1.Duration("1h"))},
@@ -212,6 +212,18 @@ func withRetry(r gatewayv1.HTTPRouteRule, attempts int, codes ...int) gatewayv1.
 	return r
 }
 
+// trafficPolicy is an XBackendTrafficPolicy of the spec targeting its
+// Services of apps.
+func (s *S) trafficPolicy(ns, name string, apps ...string) *xv1alpha1.XBackendTrafficPolicy {
+	var svcs []string
+	for _, app := range apps {
+		svcs = append(svcs, s.Svc(app))
+	}
+	p := trafficPolicy(s.NS(ns), s.Svc(name), svcs...)
+	s.own(p)
+	return p
+}
+
 func trafficPolicy(ns, name string, services ...string) *xv1alpha1.XBackendTrafficPolicy {
 	p := &xv1alpha1.XBackendTrafficPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	for _, svc := range services {
@@ -246,32 +258,35 @@ func (s *S) PolicyCondition(p *xv1alpha1.XBackendTrafficPolicy, status metav1.Co
 }
 
 // Received sends n requests from a pod to url plus a fresh tag (so each
-// try is counted apart), checks the client's answers with chk, then waits
-// for the backend's log to settle and checks how many of the tagged
-// requests it received.
-func (s *S) Received(from kube.Pod, url string, n int, chk check, backendNS, backendApp string, want func(int) error) {
-	what := fmt.Sprintf("%d requests from %s/%s to %s, counted at %s/%s", n, from.Namespace, from.Name, url, backendNS, backendApp)
+// try is counted apart, and no other request is: the backend's pods are
+// shared with other specs), checks the client's answers with chk, then
+// waits for the log of the pods of app in namespace key ns to settle and
+// checks how many of the tagged requests they received.
+func (s *S) Received(from kube.Pod, url string, n int, chk check, ns, app string, want func(int) error) {
+	what := fmt.Sprintf("%d requests from %s/%s to %s, counted at %s/%s", n, from.Namespace, from.Name, url, s.NS(ns), app)
 	s.By(what)
 	s.eventually(what, func() error {
 		b := make([]byte, 6)
 		rand.Read(b)
 		tag := "gamma-tag=" + hex.EncodeToString(b)
+		sent := time.Now()
 		res := s.c.Send(s.ctx, from, kube.Request{URL: url + "&" + tag, Count: n})
 		if err := chk(res); err != nil {
 			return err
 		}
 		// The log lags the response a little: wait until the count is
-		// right and unchanged over one more read.
+		// right and unchanged over one more read. Only the log since the
+		// batch was sent is read (with a margin for the node's clock).
 		var err error
 		last := -1
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
-			got, lerr := s.c.LogLines(s.ctx, backendNS, backendApp, tag)
+			got, lerr := s.c.LogLines(s.ctx, s.NS(ns), app, tag, time.Since(sent)+10*time.Second)
 			if lerr != nil {
 				return lerr
 			}
 			err = want(got)
 			if err == nil && got == last {
-				s.Logf("%s: %s/%s received %d requests\n", tag, backendNS, backendApp, got)
+				s.Logf("%s: %s/%s received %d requests\n", tag, s.NS(ns), app, got)
 				return nil
 			}
 			last = got

@@ -21,13 +21,13 @@ var _ = describe("Route merging and precedence", func() {
 	meshIt("several producer routes on one Service merge", []string{profiles.RouteMerging, profiles.ProducerRoute},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			a := httpRoute(s.NS("p"), "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/a", backend(s.NS("p"), "echo-v2", 8080, 1)))
-			b := httpRoute(s.NS("p"), "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/b", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			a := s.httpRoute("p", "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/a", s.backend("p", "echo-v2", 8080, 1)))
+			b := s.httpRoute("p", "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/b", s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(a, b)
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			s.Traffic(flow{s.Pod("p", "client"), get(base + "/a"), servedBy("echo-v2")},
 				flow{s.Pod("p", "client"), get(base + "/b"), servedBy("echo-v3")},
 				flow{s.Pod("p", "client"), get(base + "/c"), status(404)})
@@ -36,13 +36,13 @@ var _ = describe("Route merging and precedence", func() {
 	meshIt("several consumer routes in one namespace merge", []string{profiles.RouteMerging, profiles.ConsumerRoute},
 		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			a := httpRoute(s.NS("c"), "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/a", backend(s.NS("p"), "echo-v2", 8080, 1)))
-			b := httpRoute(s.NS("c"), "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/b", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			a := s.httpRoute("c", "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/a", s.backend("p", "echo-v2", 8080, 1)))
+			b := s.httpRoute("c", "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/b", s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(a, b)
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			s.Traffic(flow{s.Pod("c", "client"), get(base + "/a"), servedBy("echo-v2")},
 				flow{s.Pod("c", "client"), get(base + "/b"), servedBy("echo-v3")},
 				flow{s.Pod("c", "client"), get(base + "/c"), status(404)})
@@ -51,17 +51,17 @@ var _ = describe("Route merging and precedence", func() {
 	meshIt("across routes an exact path beats a prefix and the longest prefix wins", []string{profiles.RoutePrecedence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			// The older route has the catch-all: age must not beat specificity.
-			broad := httpRoute(s.NS("p"), "broad", []gatewayv1.ParentReference{parent}, prefixTo("/", backend(s.NS("p"), "echo-v2", 8080, 1)))
+			broad := s.httpRoute("p", "broad", []gatewayv1.ParentReference{parent}, prefixTo("/", s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(broad)
-			narrow := httpRoute(s.NS("p"), "narrow", []gatewayv1.ParentReference{parent},
-				pathTo(gatewayv1.PathMatchExact, "/exact", backend(s.NS("p"), "echo-v3", 8080, 1)),
-				prefixTo("/pre/fix", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			narrow := s.httpRoute("p", "narrow", []gatewayv1.ParentReference{parent},
+				pathTo(gatewayv1.PathMatchExact, "/exact", s.backend("p", "echo-v3", 8080, 1)),
+				prefixTo("/pre/fix", s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(narrow)
 			s.Accepted(broad, parent)
 			s.Accepted(narrow, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			s.Traffic(flow{s.Pod("p", "client"), get(base + "/exact"), servedBy("echo-v3")},
 				flow{s.Pod("p", "client"), get(base + "/pre/fix/deeper"), servedBy("echo-v3")},
 				flow{s.Pod("p", "client"), get(base + "/exact/not"), servedBy("echo-v2")},
@@ -71,29 +71,29 @@ var _ = describe("Route merging and precedence", func() {
 	meshIt("between equally specific routes the older one wins", []string{profiles.RoutePrecedence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			// Names chosen so that alphabetical order would pick the newer one.
-			older := httpRoute(s.NS("p"), "z-older", []gatewayv1.ParentReference{parent}, prefixTo("/same", backend(s.NS("p"), "echo-v2", 8080, 1)))
-			newer := httpRoute(s.NS("p"), "a-newer", []gatewayv1.ParentReference{parent}, prefixTo("/same", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			older := s.httpRoute("p", "z-older", []gatewayv1.ParentReference{parent}, prefixTo("/same", s.backend("p", "echo-v2", 8080, 1)))
+			newer := s.httpRoute("p", "a-newer", []gatewayv1.ParentReference{parent}, prefixTo("/same", s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(older)
 			s.createApart(older, newer)
 			s.Accepted(older, parent)
 			s.Accepted(newer, parent)
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/same"), servedBy("echo-v2")})
 		})
 
 	meshIt("between equally specific routes of the same age the first name in alphabetical order wins", []string{profiles.RoutePrecedence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			mk := func() (*gatewayv1.HTTPRoute, *gatewayv1.HTTPRoute) {
-				return httpRoute(s.NS("p"), "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/same", backend(s.NS("p"), "echo-v3", 8080, 1))),
-					httpRoute(s.NS("p"), "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/same", backend(s.NS("p"), "echo-v2", 8080, 1)))
+				return s.httpRoute("p", "route-a", []gatewayv1.ParentReference{parent}, prefixTo("/same", s.backend("p", "echo-v3", 8080, 1))),
+					s.httpRoute("p", "route-b", []gatewayv1.ParentReference{parent}, prefixTo("/same", s.backend("p", "echo-v2", 8080, 1)))
 			}
 			a, b := s.createSameSecond(mk)
 			s.Accepted(a, parent)
 			s.Accepted(b, parent)
-			s.Traffic(flow{s.Pod("p", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/same"), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("p", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/same"), servedBy("echo-v3")})
 		})
 })
 

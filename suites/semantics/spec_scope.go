@@ -20,32 +20,32 @@ var _ = describe("Route scope", func() {
 	meshIt("a producer route applies to clients in its own namespace", []string{p},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2")),
 		func(s *S) {
-			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{svcParent(s.NS("p"), "echo-v1")}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			r := s.httpRoute("p", "to-v2", []gatewayv1.ParentReference{s.parent("p", "echo-v1")}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
-			s.Accepted(r, svcParent(s.NS("p"), "echo-v1"))
-			s.Traffic(flow{s.Pod("p", "echo-v1"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+			s.Accepted(r, s.parent("p", "echo-v1"))
+			s.Traffic(flow{s.Pod("p", "echo-v1"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")})
 		})
 
 	meshIt("a producer route applies to clients in another namespace", []string{others},
 		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
 		func(s *S) {
-			r := httpRoute(s.NS("p"), "to-v2", []gatewayv1.ParentReference{svcParent(s.NS("p"), "echo-v1")}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			r := s.httpRoute("p", "to-v2", []gatewayv1.ParentReference{s.parent("p", "echo-v1")}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
-			s.Accepted(r, svcParent(s.NS("p"), "echo-v1"))
-			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+			s.Accepted(r, s.parent("p", "echo-v1"))
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")})
 		})
 
 	meshIt("a producer route applies to clients in a third namespace while a second one has a consumer route", []string{others, c},
 		fixture("p z o", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("z"), clientApp("o")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
-			cons := httpRoute(s.NS("z"), "consumer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v3", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			prod := s.httpRoute("p", "producer", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
+			cons := s.httpRoute("z", "consumer", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(prod)
 			s.createApart(prod, cons)
 			s.Accepted(prod, parent)
 			s.Accepted(cons, parent)
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			url := "http://" + s.host("p", "echo-v1", 80) + "/"
 			s.Traffic(flow{s.Pod("o", "client"), get(url), servedBy("echo-v2")},
 				flow{s.Pod("z", "client"), get(url), servedBy("echo-v3")})
 		})
@@ -53,22 +53,22 @@ var _ = describe("Route scope", func() {
 	meshIt("a consumer route applies to clients in its namespace", []string{c},
 		fixture("p c", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("c", "consumer", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
 			s.Create(r)
 			s.Accepted(r, parent)
-			s.Traffic(flow{s.Pod("c", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v2")})
+			s.Traffic(flow{s.Pod("c", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v2")})
 		})
 
 	meshIt("a consumer route does not apply outside its namespace", []string{c},
 		fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("c"), clientApp("o")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent},
-				withResponseHeader(to(backend(s.NS("p"), "echo-v2", 8080, 1)), "X-Consumer", "c"))
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("c", "consumer", []gatewayv1.ParentReference{parent},
+				withResponseHeader(to(s.backend("p", "echo-v2", 8080, 1)), "X-Consumer", "c"))
 			s.Create(r)
 			s.Accepted(r, parent)
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			url := "http://" + s.host("p", "echo-v1", 80) + "/"
 			s.Traffic(flow{s.Pod("c", "client"), get(url), both(servedBy("echo-v2"), header("X-Consumer", "c"))})
 			// Only once the route works in its namespace does its absence
 			// elsewhere mean something.
@@ -79,13 +79,13 @@ var _ = describe("Route scope", func() {
 	meshIt("a consumer route replaces the producer route in its namespace instead of merging with it", []string{others, c},
 		fixture("p c o", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("c"), clientApp("o")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, prefixTo("/", backend(s.NS("p"), "echo-v2", 8080, 1)))
-			cons := httpRoute(s.NS("c"), "consumer", []gatewayv1.ParentReference{parent}, prefixTo("/only", backend(s.NS("p"), "echo-v3", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			prod := s.httpRoute("p", "producer", []gatewayv1.ParentReference{parent}, prefixTo("/", s.backend("p", "echo-v2", 8080, 1)))
+			cons := s.httpRoute("c", "consumer", []gatewayv1.ParentReference{parent}, prefixTo("/only", s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(prod, cons)
 			s.Accepted(prod, parent)
 			s.Accepted(cons, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			// The producer's catch-all rule is not merged in: for clients in
 			// c no consumer rule matches /other, so it is rejected with 404.
 			s.Traffic(flow{s.Pod("c", "client"), get(base + "/only"), servedBy("echo-v3")},
@@ -96,9 +96,9 @@ var _ = describe("Route scope", func() {
 	meshIt("a consumer route on one port replaces the producer route on that port only", []string{others, c, profiles.ParentRefPort},
 		fixture("p z", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("z")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			prod := httpRoute(s.NS("p"), "producer", []gatewayv1.ParentReference{parent}, to(backend(s.NS("p"), "echo-v2", 8080, 1)))
-			cons := httpRoute(s.NS("z"), "consumer", []gatewayv1.ParentReference{onPort(parent, kube.PortHTTP)}, to(backend(s.NS("p"), "echo-v3", 8080, 1)))
+			parent := s.parent("p", "echo-v1")
+			prod := s.httpRoute("p", "producer", []gatewayv1.ParentReference{parent}, to(s.backend("p", "echo-v2", 8080, 1)))
+			cons := s.httpRoute("z", "consumer", []gatewayv1.ParentReference{onPort(parent, kube.PortHTTP)}, to(s.backend("p", "echo-v3", 8080, 1)))
 			s.Create(prod)
 			s.createApart(prod, cons)
 			s.Accepted(prod, parent)
@@ -106,7 +106,7 @@ var _ = describe("Route scope", func() {
 			// Whether the consumer group replaces the producer's per Service
 			// port or per Service GEP-1294 does not say: on the other port
 			// the producer route (echo-v2) or no route (echo-v1) answers.
-			s.Traffic(flow{s.Pod("z", "client"), get("http://" + host(s.NS("p"), "echo-v1", 80) + "/"), servedBy("echo-v3")})
-			s.Traffic(flow{s.Pod("z", "client"), get("http://" + host(s.NS("p"), "echo-v1", 8080) + "/"), servedByOneOf("echo-v2", "echo-v1")})
+			s.Traffic(flow{s.Pod("z", "client"), get("http://" + s.host("p", "echo-v1", 80) + "/"), servedBy("echo-v3")})
+			s.Traffic(flow{s.Pod("z", "client"), get("http://" + s.host("p", "echo-v1", 8080) + "/"), servedByOneOf("echo-v2", "echo-v1")})
 		})
 })

@@ -23,15 +23,15 @@ var _ = describe("Traffic policy", func() {
 	meshIt("session persistence keeps a session on one pod for 50 requests", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "split", []gatewayv1.ParentReference{parent},
-				to(backend(s.NS("p"), "echo-v1", 8080, 1), backend(s.NS("p"), "echo-v2", 8080, 1)))
-			pol := trafficPolicy(s.NS("p"), "sticky", "echo-v1", "echo-v2")
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "split", []gatewayv1.ParentReference{parent},
+				to(s.backend("p", "echo-v1", 8080, 1), s.backend("p", "echo-v2", 8080, 1)))
+			pol := s.trafficPolicy("p", "sticky", "echo-v1", "echo-v2")
 			pol.Spec.SessionPersistence = sticky("gamma-spec-session")
 			s.Create(pol, r)
 			s.Accepted(r, parent)
 			s.PolicyAccepted(pol)
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			url := "http://" + s.host("p", "echo-v1", 80) + "/"
 			// GEP-1619 conformance: "First request MUST receive a Set-Cookie
 			// header in response. Subsequent requests with the cookie MUST
 			// route to the same backend pod. Verify by checking pod identity
@@ -48,14 +48,14 @@ var _ = describe("Traffic policy", func() {
 	meshIt("two route rules never share a session", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), app("p", "echo-v3"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			a := prefixTo("/a", backend(s.NS("p"), "echo-v2", 8080, 1), backend(s.NS("p"), "echo-v3", 8080, 0))
-			b := prefixTo("/b", backend(s.NS("p"), "echo-v2", 8080, 0), backend(s.NS("p"), "echo-v3", 8080, 1))
+			parent := s.parent("p", "echo-v1")
+			a := prefixTo("/a", s.backend("p", "echo-v2", 8080, 1), s.backend("p", "echo-v3", 8080, 0))
+			b := prefixTo("/b", s.backend("p", "echo-v2", 8080, 0), s.backend("p", "echo-v3", 8080, 1))
 			a.SessionPersistence, b.SessionPersistence = sticky("gamma-spec-a"), sticky("gamma-spec-b")
-			r := httpRoute(s.NS("p"), "two-rules", []gatewayv1.ParentReference{parent}, a, b)
+			r := s.httpRoute("p", "two-rules", []gatewayv1.ParentReference{parent}, a, b)
 			s.Create(r)
 			s.Accepted(r, parent)
-			base := "http://" + host(s.NS("p"), "echo-v1", 80)
+			base := "http://" + s.host("p", "echo-v1", 80)
 			// GEP-1619: "Route rules referencing the same service MUST NOT
 			// share persistent sessions (i.e. the same cookie)", and "the
 			// persistence to a single backend MUST be maintained across
@@ -79,19 +79,19 @@ var _ = describe("Traffic policy", func() {
 	meshIt("a route rule's own session persistence overrides its backend's policy", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
+			parent := s.parent("p", "echo-v1")
 			// The policy asks for a permanent cookie (Max-Age or Expires),
 			// the rule for a session cookie (neither).
-			pol := trafficPolicy(s.NS("p"), "permanent", "echo-v2")
+			pol := s.trafficPolicy("p", "permanent", "echo-v2")
 			pol.Spec.SessionPersistence = sticky("gamma-spec-policy")
 			pol.Spec.SessionPersistence.AbsoluteTimeout = ptr.To(gatewayv1.Duration("1h"))
 			pol.Spec.SessionPersistence.CookieConfig = &gatewayv1.CookieConfig{LifetimeType: ptr.To(gatewayv1.PermanentCookieLifetimeType)}
-			rule := to(backend(s.NS("p"), "echo-v2", 8080, 1))
+			rule := to(s.backend("p", "echo-v2", 8080, 1))
 			rule.SessionPersistence = sticky("gamma-spec-rule")
-			r := httpRoute(s.NS("p"), "own-session", []gatewayv1.ParentReference{parent}, rule)
+			r := s.httpRoute("p", "own-session", []gatewayv1.ParentReference{parent}, rule)
 			s.Create(pol, r)
 			s.Accepted(r, parent)
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/"
+			url := "http://" + s.host("p", "echo-v1", 80) + "/"
 			// GEP-1619: "Session persistence configuration specified in a
 			// route rule SHALL override equivalent configuration in
 			// BackendLBPolicy"; for a session cookie, "Cookie MUST NOT
@@ -120,10 +120,10 @@ var _ = describe("Traffic policy", func() {
 	meshIt("of two XBackendTrafficPolicies on one Service the older one applies", []string{profiles.PolicyConflict, profiles.RetryBudget, profiles.RouteRetry},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := svcParent(s.NS("p"), "echo-v1")
-			r := httpRoute(s.NS("p"), "retries", []gatewayv1.ParentReference{parent}, withRetry(to(backend(s.NS("p"), "echo-v2", 8080, 1)), 3, 500))
-			older := budgetPolicy(s.NS("p"), "policy-z", 0, "1s", "echo-v2")
-			newer := budgetPolicy(s.NS("p"), "policy-a", 100, "1s", "echo-v2") // alphabetically first: age must decide
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "retries", []gatewayv1.ParentReference{parent}, withRetry(to(s.backend("p", "echo-v2", 8080, 1)), 3, 500))
+			older := s.budgetPolicy("p", "policy-z", 0, "1s", "echo-v2")
+			newer := s.budgetPolicy("p", "policy-a", 100, "1s", "echo-v2") // alphabetically first: age must decide
 			s.Create(r, older)
 			s.createApart(older, newer)
 			s.Accepted(r, parent)
@@ -133,8 +133,8 @@ var _ = describe("Traffic policy", func() {
 			// spec". The older allows no retries (one an hour), the newer all:
 			// 4 attempts per request.
 			const n = 10
-			url := "http://" + host(s.NS("p"), "echo-v1", 80) + "/?codes=500"
-			s.Received(s.Pod("p", "client"), url, n, mostly(503, 500, 1), s.NS("p"), "echo-v2", func(got int) error {
+			url := "http://" + s.host("p", "echo-v1", 80) + "/?codes=500"
+			s.Received(s.Pod("p", "client"), url, n, mostly(503, 500, 1), "p", "echo-v2", func(got int) error {
 				if got < n || got > n+3 {
 					return fmt.Errorf("echo-v2 received %d requests for %d client requests: want %d to %d (the older policy's budget), not up to %d (the newer's)", got, n, n, n+3, 4*n)
 				}
@@ -145,9 +145,9 @@ var _ = describe("Traffic policy", func() {
 	meshIt("of two XBackendTrafficPolicies on one Service the newer is Conflicted", []string{profiles.PolicyConflictStatus},
 		fixture("p", app("p", "echo-v1")),
 		func(s *S) {
-			older := trafficPolicy(s.NS("p"), "policy-z", "echo-v1")
+			older := s.trafficPolicy("p", "policy-z", "echo-v1")
 			older.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{}
-			newer := trafficPolicy(s.NS("p"), "policy-a", "echo-v1") // alphabetically first: age must decide
+			newer := s.trafficPolicy("p", "policy-a", "echo-v1") // alphabetically first: age must decide
 			newer.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{}
 			s.Create(older)
 			s.createApart(older, newer)
@@ -162,7 +162,7 @@ var _ = describe("Traffic policy", func() {
 	meshIt("an XBackendTrafficPolicy whose target Service is missing is TargetNotFound", []string{profiles.PolicyTargetNotFound},
 		fixture("p", app("p", "echo-v1")),
 		func(s *S) {
-			pol := trafficPolicy(s.NS("p"), "to-nothing", "does-not-exist")
+			pol := s.trafficPolicy("p", "to-nothing", "does-not-exist")
 			pol.Spec.RetryConstraint = &xv1alpha1.RetryConstraint{}
 			s.Create(pol)
 			s.PolicyCondition(pol, metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound))

@@ -61,7 +61,8 @@ func forRelease(o client.Object, installed string) (client.Object, error) {
 	u := &unstructured.Unstructured{Object: m}
 	switch o.(type) {
 	case *gatewayv1.HTTPRoute:
-		u.SetGroupVersionKind(gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute"))
+		u.SetAPIVersion(gatewayv1.GroupVersion.String())
+		u.SetKind("HTTPRoute")
 		rules, _, _ := unstructured.NestedSlice(m, "spec", "rules")
 		for _, r := range rules {
 			if sp, ok := r.(map[string]any)["sessionPersistence"].(map[string]any); ok {
@@ -70,7 +71,8 @@ func forRelease(o client.Object, installed string) (client.Object, error) {
 		}
 		err = unstructured.SetNestedSlice(m, rules, "spec", "rules")
 	case *xv1alpha1.XBackendTrafficPolicy:
-		u.SetGroupVersionKind(xv1alpha1.SchemeGroupVersion.WithKind("XBackendTrafficPolicy"))
+		u.SetAPIVersion(xv1alpha1.GroupVersion.String())
+		u.SetKind("XBackendTrafficPolicy")
 		sp, _, _ := unstructured.NestedMap(m, "spec", "sessionPersistence")
 		sessionToV17(sp)
 		err = unstructured.SetNestedMap(m, sp, "spec", "sessionPersistence")

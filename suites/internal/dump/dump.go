@@ -2,7 +2,8 @@
 // into the run's output folder: the routes with their status, the proxy
 // configuration of every pod that serves 127.0.0.1:15000/config_dump (the
 // reference mesh's admin endpoint), every container's log, and the events of
-// the spec's namespaces.
+// the namespaces the spec used (shared with other specs: their pods' logs
+// hold the other specs' requests too).
 package dump
 
 import (

@@ -1,6 +1,6 @@
 // Package kube is what the GAMMA semantics specs do to a cluster: create
-// their own namespaces, echo Deployments and Services, apply routes, read
-// route status, and send requests from inside a pod with the echo image's
-// exec-based client. It talks to the Kubernetes API only; it knows nothing
-// of any mesh implementation.
+// namespaces with echo Deployments, Services selecting their pods, apply
+// routes, read route status, and send requests from inside a pod with the
+// echo image's exec-based client. It talks to the Kubernetes API only; it
+// knows nothing of any mesh implementation.
 package kube

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -101,29 +103,42 @@ func (c *Cluster) Prepare(ctx context.Context, prefix string, fx Fixture) (*Prep
 func (c *Cluster) appObjects(ns string, a App) []client.Object {
 	var objs []client.Object
 	if !a.NoService {
-		selector := map[string]string{"app": a.Name}
-		if a.NoEndpoints || a.ServiceOnly {
-			selector = map[string]string{"app": a.Name + "-nothing"}
-		}
-		svc := &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: ns},
-			Spec: corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{
-				{Name: "http", Port: PortHTTP, TargetPort: intstr.FromInt32(8080), AppProtocol: ptr.To("http")},
-				{Name: "http-alt", Port: PortHTTPAlt, AppProtocol: ptr.To("http")},
-				{Name: "tcp", Port: PortTCP},
-				{Name: "grpc", Port: PortGRPC, AppProtocol: ptr.To("kubernetes.io/h2c")},
-			}},
-		}
-		if a.Headless {
-			svc.Spec.ClusterIP = corev1.ClusterIPNone
-		}
-		objs = append(objs, svc)
+		objs = append(objs, ServiceOf(ns, a.Name, a))
 	}
 	if a.ServiceOnly {
 		return objs
 	}
+	return append(objs, c.deployment(ns, a))
+}
+
+// ServiceOf is a Service named name in namespace ns for app a: it selects
+// a's pods (label app=<a.Name>), or none when a has NoEndpoints or
+// ServiceOnly, and is headless when a is. Several Services may select the
+// pods of one app: a response's Hostname still names the app.
+func ServiceOf(ns, name string, a App) *corev1.Service {
+	selector := map[string]string{"app": a.Name}
+	if a.NoEndpoints || a.ServiceOnly {
+		selector = map[string]string{"app": a.Name + "-nothing"}
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.ServiceSpec{Selector: selector, Ports: []corev1.ServicePort{
+			{Name: "http", Port: PortHTTP, TargetPort: intstr.FromInt32(8080), AppProtocol: ptr.To("http")},
+			{Name: "http-alt", Port: PortHTTPAlt, AppProtocol: ptr.To("http")},
+			{Name: "tcp", Port: PortTCP},
+			{Name: "grpc", Port: PortGRPC, AppProtocol: ptr.To("kubernetes.io/h2c")},
+		}},
+	}
+	if a.Headless {
+		svc.Spec.ClusterIP = corev1.ClusterIPNone
+	}
+	return svc
+}
+
+// deployment is the echo Deployment of app a (one replica).
+func (c *Cluster) deployment(ns string, a App) *appsv1.Deployment {
 	labels := map[string]string{"app": a.Name}
-	objs = append(objs, &appsv1.Deployment{
+	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(int32(1)),
@@ -145,8 +160,46 @@ func (c *Cluster) appObjects(ns string, a App) []client.Object {
 				},
 			},
 		},
+	}
+}
+
+// WaitEndpoints waits until every Service of svcs that selects pods has a
+// ready endpoint in its EndpointSlices, so traffic to a Service created
+// beside running pods starts once Kubernetes itself would deliver it.
+func (c *Cluster) WaitEndpoints(ctx context.Context, svcs ...*corev1.Service) error {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, c.Options.ReadyTimeout, true, func(ctx context.Context) (bool, error) {
+		for _, svc := range svcs {
+			if svc.Spec.ClusterIP == corev1.ClusterIPNone || strings.HasSuffix(svc.Spec.Selector["app"], "-nothing") {
+				continue
+			}
+			var list discoveryv1.EndpointSliceList
+			if err := c.Client.List(ctx, &list, client.InNamespace(svc.Namespace), client.MatchingLabels{discoveryv1.LabelServiceName: svc.Name}); err != nil {
+				last = err.Error()
+				return false, nil
+			}
+			if !hasReadyEndpoint(list.Items) {
+				last = fmt.Sprintf("service %s/%s has no ready endpoint", svc.Namespace, svc.Name)
+				return false, nil
+			}
+		}
+		return true, nil
 	})
-	return objs
+	if err != nil {
+		return fmt.Errorf("endpoints not ready after %v: %s", c.Options.ReadyTimeout, last)
+	}
+	return nil
+}
+
+func hasReadyEndpoint(list []discoveryv1.EndpointSlice) bool {
+	for _, s := range list {
+		for _, e := range s.Endpoints {
+			if ptr.Deref(e.Conditions.Ready, false) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // waitReady waits until every Deployment of the prepared namespaces has all

@@ -3,26 +3,35 @@ package kube
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
 )
 
 // LogLines counts the lines containing substr in the logs of the "echo"
-// container of every pod of app in namespace ns: the echo server logs one
-// line per request it receives ("HTTP/1.1 Request ... url=<path?query>"),
-// which tells how many requests reached the backend, whatever the mesh.
-func (c *Cluster) LogLines(ctx context.Context, ns, app, substr string) (int, error) {
+// container of every pod of app in namespace ns, over the last since (0:
+// the whole log; rounded up to seconds, measured by the node's clock): the
+// echo server logs one line per request it receives ("HTTP/1.1 Request ...
+// url=<path?query>"), which tells how many requests reached the backend,
+// whatever the mesh.
+func (c *Cluster) LogLines(ctx context.Context, ns, app, substr string, since time.Duration) (int, error) {
 	var pods corev1.PodList
 	if err := c.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{"app": app}); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, p := range pods.Items {
-		b, err := c.Clientset.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{Container: "echo"}).DoRaw(ctx)
+		opts := &corev1.PodLogOptions{Container: "echo"}
+		if since > 0 {
+			opts.SinceSeconds = ptr.To(int64(math.Ceil(since.Seconds())))
+		}
+		b, err := c.Clientset.CoreV1().Pods(ns).GetLogs(p.Name, opts).DoRaw(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("logs of %s/%s: %w", ns, p.Name, err)
 		}
