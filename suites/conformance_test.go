@@ -80,6 +80,7 @@ func semanticsConfig() (semantics.Config, error) {
 		DumpOnFailure:        f.DumpOnFailure,
 		DumpDir:              f.DumpDir,
 		KeepOnFailure:        f.KeepOnFailure,
+		Parallel:             f.ParallelSpecs,
 		LabelFilter:          gc.LabelFilter,
 		Focus:                gc.FocusStrings,
 		Skip:                 gc.SkipStrings,

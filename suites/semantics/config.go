@@ -55,6 +55,10 @@ type Config struct {
 	// KeepOnFailure keeps a failed spec's objects and the namespaces
 	// they are in.
 	KeepOnFailure bool
+	// Parallel is how many specs run at once (0 or 1: one after another,
+	// so each spec sees a quiet mesh). The negative control runs several at
+	// once: with no mesh, each spec only waits out its convergence timeout.
+	Parallel int
 
 	// Selection, with Ginkgo's meanings: LabelFilter is a Ginkgo label
 	// filter query over the spec labels (feature names and "control");
@@ -121,6 +125,9 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.ReadyTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ready timeout %v: must be positive, e.g. 3m", cfg.ReadyTimeout))
+	}
+	if cfg.Parallel < 0 {
+		errs = append(errs, fmt.Errorf("parallel %d: must be 1 or more (0 means 1)", cfg.Parallel))
 	}
 	if cfg.LabelFilter != "" {
 		if _, err := types.ParseLabelFilter(cfg.LabelFilter); err != nil {

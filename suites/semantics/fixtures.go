@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -63,7 +64,7 @@ type fixtures struct {
 	pods  int
 	// kept is set when a failed spec kept its objects (KeepOnFailure):
 	// the shared namespaces stay too.
-	kept bool
+	kept atomic.Bool
 }
 
 // sharedFixture is what specs need from the shared namespaces: every
@@ -161,7 +162,7 @@ func (r *runner) releaseShared() {
 		return
 	}
 	names := namespaces(f.p)
-	if f.kept {
+	if f.kept.Load() {
 		r.progress("semantics: kept the shared namespaces %s (keep on failure)", strings.Join(names, " "))
 		return
 	}
@@ -227,7 +228,7 @@ func (s *S) cleanup(ctx context.Context) {
 	if failed && cfg.KeepOnFailure {
 		s.r.progress("semantics: kept the objects named %s-* in namespaces %s (keep on failure)", s.spec.id, strings.Join(names, " "))
 		if !s.ownNS {
-			s.r.fx.kept = true
+			s.r.fx.kept.Store(true)
 		}
 		return
 	}

@@ -150,11 +150,11 @@ func TestOnlyProvenFeaturesCountAsSupported(t *testing.T) {
 }
 
 func TestValidateNamesEachProblem(t *testing.T) {
-	err := Config{LabelFilter: "a &&", Focus: []string{"("}, SupportedFeatures: []string{"SemanticsProducerRoutes"}}.Defaults().Validate()
+	err := Config{LabelFilter: "a &&", Focus: []string{"("}, SupportedFeatures: []string{"SemanticsProducerRoutes"}, Parallel: -2}.Defaults().Validate()
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"RESTConfig is nil", `label filter "a &&"`, `"(" is not a regular expression`, "did you mean SemanticsProducerRoute"} {
+	for _, want := range []string{"RESTConfig is nil", `label filter "a &&"`, `"(" is not a regular expression`, "did you mean SemanticsProducerRoute", "parallel -2: must be 1 or more"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}

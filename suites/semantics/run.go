@@ -121,10 +121,19 @@ func Run(t *testing.T, cfg Config) Results {
 	r.prewarm(prewarmCtx, runnable)
 	defer r.releaseShared()
 	r.waitInitial(prewarmCtx)
-	var tests []results.Test
-	for _, sp := range specs {
-		tests = append(tests, r.runOne(ctx, t, sp))
+	tests := make([]results.Test, len(specs))
+	// Config.Parallel specs at a time (t.Run may be called from several
+	// goroutines); the results keep the specs' order.
+	slots := make(chan struct{}, max(r.cfg.Parallel, 1))
+	var wg sync.WaitGroup
+	for i, sp := range specs {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			tests[i] = r.runOne(ctx, t, sp)
+		})
 	}
+	wg.Wait()
 	return r.results(tests)
 }
 
