@@ -2,7 +2,8 @@
 # `make flake`, run by hack/test-with-cluster.sh with GAMMA_KUBECONFIG set:
 # installs the experimental-channel CRDs of GATEWAY_API_VERSION (default
 # v1.7.0) and the reference mesh, then runs
-# both suites N times in a row (gammaconf run --repeat) while a CPU hog
+# both suites N times in a row (gammaconf run --repeat), each time both at
+# once as make conformance runs them (--parallel-suites), while a CPU hog
 # occupies one core the whole time (bounded: it is killed when the runs end,
 # and cannot outlive FLAKE_HOG_LIMIT). Prints flake_runs=<k> and
 # flaky_tests=<n> after each run; the merged results and report are in
@@ -21,7 +22,7 @@ hog=$!
 trap 'kill "$hog" 2>/dev/null || true' EXIT
 start=$(date +%s)
 rc=0
-"$gammaconf" run --kubeconfig "$GAMMA_KUBECONFIG" --output-dir "$out/flake" --repeat "$runs" --reference-mesh --gateway-api-version "$version" >"$out/flake.log" || rc=$?
+"$gammaconf" run --kubeconfig "$GAMMA_KUBECONFIG" --output-dir "$out/flake" --repeat "$runs" --reference-mesh --parallel-suites --gateway-api-version "$version" >"$out/flake.log" || rc=$?
 "$gammaconf" report --results "$out/flake/suites" >/dev/null || true
 echo "flake_wall_s=$(( $(date +%s) - start ))"
 exit "$rc"

@@ -39,7 +39,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 // runOptions are gammaconf run's flags.
 type runOptions struct {
 	kubeconfig, outDir, binary, upstreamBinary, version string
-	negative, reference                                 bool
+	negative, reference, parallelSuites                 bool
 	repeat                                              int
 	negativeTimeout                                     time.Duration
 }
@@ -98,6 +98,7 @@ built or run; 3 the suite binary could not be built or run.`,
 	f.StringVar(&o.binary, "suite-binary", "", "prebuilt suite binary (`go test -c ./suites`); default: build it from this source tree")
 	f.StringVar(&o.version, "gateway-api-version", gatewayapi.Default, "Gateway API release of the cluster's CRDs, whose upstream mesh tests run ("+strings.Join(gatewayapi.Versions(), " or ")+")")
 	f.StringVar(&o.upstreamBinary, "upstream-binary", "", "prebuilt upstream runner of a release the suite binary does not hold (v1.7.0: make upstream17-bin); default: build it (Go 1.27.3, fetched from the module proxy)")
+	f.BoolVar(&o.parallelSuites, "parallel-suites", false, "run the upstream tests and the semantics suite at the same time, as two processes (each in its own namespaces; what `gammaconf conformance` does)")
 	f.BoolVar(&o.negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
 	f.BoolVar(&o.reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
 	f.IntVar(&o.repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
@@ -165,6 +166,9 @@ func (o *runOptions) suite(ctx context.Context, rel gatewayapi.Release, args []s
 	if o.negative {
 		s.NegativeControl, s.Timeout, s.OutputDir = true, o.negativeTimeout, filepath.Join(o.outDir, "negative-control")
 		return s, nil
+	}
+	if o.parallelSuites {
+		s.UpstreamBinary, s.Concurrent = s.Binary, true
 	}
 	if pipeline.SeparateUpstream(rel) {
 		s.UpstreamBinary = o.upstreamBinary
