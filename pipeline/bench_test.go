@@ -114,3 +114,40 @@ func semanticsOnFreshCluster(ctx context.Context, p harness.Provider, bin, dir s
 	m.readyS, _ = strconv.ParseFloat(string(match[2]), 64)
 	return m, nil
 }
+
+// conformanceWall is the main job's closing line.
+var conformanceWall = regexp.MustCompile(`(?m)^conformance_wall_s=(\d+)$`)
+
+// BenchmarkConformance runs the main job as `make conformance` does (the
+// default Gateway API release, a local cluster with its binaries and images
+// cached, every step from cluster up to cluster down) and reports its
+// closing figure, conformance_wall_s. It needs Linux and root and skips
+// when a local cluster is already up.
+func BenchmarkConformance(b *testing.B) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		b.Skip("the local provider needs Linux and root")
+	}
+	if _, err := local.New(local.Options{Dir: local.DefaultDir, Out: io.Discard}).Status(context.Background()); err == nil || os.Getenv(harness.KubeconfigEnv) != "" {
+		b.Skipf("a local cluster is already up (%s, %s=%q): only one runs per host; bring it down first (make cluster-down)",
+			local.DefaultDir, harness.KubeconfigEnv, os.Getenv(harness.KubeconfigEnv))
+	}
+	var wall float64
+	for range b.N {
+		dir := b.TempDir()
+		var log bytes.Buffer
+		err := Conformance(context.Background(), Options{
+			Provider: local.New(local.Options{Dir: filepath.Join(dir, "cluster"), Out: os.Stderr, VerifyClean: true}),
+			OutDir:   filepath.Join(dir, "out"), PruneCRDs: true, Log: io.MultiWriter(os.Stderr, &log),
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := conformanceWall.FindSubmatch(log.Bytes())
+		if m == nil {
+			b.Fatalf("the main job printed no line matching %q", conformanceWall)
+		}
+		s, _ := strconv.ParseFloat(string(m[1]), 64)
+		wall += s
+	}
+	b.ReportMetric(wall/float64(b.N), "conformance_wall_s")
+}
