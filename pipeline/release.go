@@ -136,7 +136,7 @@ func (s Suite) runTwo(ctx context.Context, stdout, stderr io.Writer) error {
 			return semErr
 		}
 	}
-	if err := mergeParts(s.OutputDir); err != nil {
+	if err := mergeParts(s.OutputDir, stderr); err != nil {
 		return errors.Join(upErr, semErr, err)
 	}
 	return errors.Join(upErr, semErr)
@@ -170,8 +170,9 @@ func stop(err error) bool {
 	return err != nil && (!errors.As(err, &se) || se.Usage || se.Code < 0)
 }
 
-// mergeParts merges the semantics part's results into dir's results.json.
-func mergeParts(dir string) error {
+// mergeParts merges the semantics part's results into dir's results.json
+// and says what it holds.
+func mergeParts(dir string, log io.Writer) error {
 	up, err := results.Read(filepath.Join(dir, results.File))
 	if err != nil {
 		return fmt.Errorf("the upstream runner wrote no results: %w", err)
@@ -184,5 +185,12 @@ func mergeParts(dir string) error {
 	if err != nil {
 		return err
 	}
-	return results.Write(filepath.Join(dir, results.File), merged)
+	path := filepath.Join(dir, results.File)
+	if err := results.Write(path, merged); err != nil {
+		return err
+	}
+	u, m := merged.Count(results.Upstream), merged.Count(results.Semantics)
+	fmt.Fprintf(log, "results merged into %s (Gateway API %s): upstream %d passed %d failed %d skipped %d not-supported; semantics %d passed %d failed %d skipped %d not-supported\n",
+		path, merged.GatewayAPI.Version, u.Passed, u.Failed, u.Skipped, u.NotSupported, m.Passed, m.Failed, m.Skipped, m.NotSupported)
+	return nil
 }
