@@ -39,8 +39,9 @@ type Options struct {
 	// without it such CRDs are an error.
 	PruneCRDs bool
 	// NegativeControlTimeout is the negative control's convergence timeout
-	// (default 1s: with no mesh nothing converges, and controls pass at
-	// once).
+	// (default 5s: with no mesh nothing converges, and every mesh spec
+	// waits it out; the controls pass as soon as kube-proxy serves each
+	// spec's new Services, a second or more on kind).
 	NegativeControlTimeout time.Duration
 	// Log receives the progress lines (default os.Stderr).
 	Log io.Writer
@@ -86,7 +87,7 @@ func Conformance(ctx context.Context, opts Options) (err error) {
 		opts.Log = os.Stderr
 	}
 	if opts.NegativeControlTimeout == 0 {
-		opts.NegativeControlTimeout = time.Second
+		opts.NegativeControlTimeout = 5 * time.Second
 	}
 	if opts.Provider == nil {
 		return harness.Setupf("no cluster provider: pass one (gammaconf conformance --provider local|kind|existing)")

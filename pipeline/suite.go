@@ -48,7 +48,7 @@ func (s Suite) Args() []string {
 	args := []string{"-test.timeout=60m", "--kubeconfig=" + s.Kubeconfig, "--output-dir=" + s.OutputDir}
 	if s.NegativeControl {
 		args = append(args, "-test.run=^TestSemantics$", "--negative-control", "--convergence-timeout="+s.Timeout.String(),
-			"--dump-on-failure=false", "--all-features", "--parallel-specs=8")
+			"--dump-on-failure=false", "--all-features", "--parallel-specs=16")
 	}
 	return append(args, s.Flags...)
 }

@@ -102,7 +102,7 @@ built or run; 3 the suite binary could not be built or run.`,
 	f.BoolVar(&o.negative, "negative-control", false, "run the semantics suite as the negative control (cluster with no mesh)")
 	f.BoolVar(&o.reference, "reference-mesh", false, "pass the suite flags of a run against the reference mesh (its XMesh, namespace label, controller name and report identity) before the flags after --")
 	f.IntVar(&o.repeat, "repeat", 1, "run both suites this many times against the cluster and merge the runs: passes / runs and the median and longest duration per test; a test that both passed and failed is flaky (results of each run in <output-dir>/suites/runs/<k>)")
-	f.DurationVar(&o.negativeTimeout, "negative-control-timeout", time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass at once")
+	f.DurationVar(&o.negativeTimeout, "negative-control-timeout", 5*time.Second, "convergence timeout of the negative control: with no mesh nothing converges, and the control specs pass once kube-proxy serves each spec's new Services")
 	return cmd
 }
 

@@ -50,7 +50,7 @@ func register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.SuiteVersion, "suite-version", "dev", "version of the suites recorded in results.json")
 	fs.BoolVar(&f.NegativeControl, "negative-control", false, "the cluster has no mesh: exit 0 only if every semantics spec that tests mesh behaviour failed and every control passed")
 	fs.StringVar(&f.PolicyController, "policy-controller-name", "", "semantics suite: read only policy ancestor entries written by this controllerName (default: any; a mesh may write policy status under another name than route status)")
-	fs.IntVar(&f.ParallelSpecs, "parallel-specs", 1, "semantics suite: how many specs run at once (1: one after another, each on a quiet mesh; the negative control runs 8)")
+	fs.IntVar(&f.ParallelSpecs, "parallel-specs", 1, "semantics suite: how many specs run at once (1: one after another, each on a quiet mesh; the negative control runs 16)")
 	fs.BoolVar(&f.List, "list", false, "print every semantics spec with its features, level and the sentence of the specification it checks, and exit")
 	return f
 }
