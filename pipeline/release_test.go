@@ -142,3 +142,18 @@ func TestConcurrentSuitesRunAtOnce(t *testing.T) {
 		t.Fatalf("merged results: %+v %v", merged, err)
 	}
 }
+
+func TestRunFlagSelectsTheSuites(t *testing.T) {
+	for flags, want := range map[string][2]bool{
+		"":                                     {true, true},
+		"-test.run=^Test(Upstream|Semantics)$": {true, true},
+		"-test.run=^TestSemantics$":            {false, true},
+		"--test.run=^TestUpstream$":            {true, false},
+		"-test.run=Upstream":                   {true, false},
+	} {
+		s := Suite{Flags: strings.Fields(flags)}
+		if up, sem := s.selects(); up != want[0] || sem != want[1] {
+			t.Errorf("%q selects upstream %v semantics %v, want %v", flags, up, sem, want)
+		}
+	}
+}
