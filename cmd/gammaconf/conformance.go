@@ -25,10 +25,12 @@ func conformanceCommand() *cobra.Command {
      another release are replaced)
   3. the negative control: the semantics suite with no mesh installed; every
      spec that tests mesh behaviour must fail and every control must pass
-     (results in <output-dir>/negative-control)
+     (results in <output-dir>/negative-control); the mesh images and the
+     release's upstream runner build meanwhile
   4. build, load and install the reference mesh
-  5. run both suites against it (results in <output-dir>/suites): the
-     release's upstream mesh tests, unmodified, and the semantics suite
+  5. run both suites against it, at once, as two processes in their own
+     namespaces (results in <output-dir>/suites): the release's upstream
+     mesh tests, unmodified, and the semantics suite
   6. switch the mesh to its alternate choices (the other legal answer
      wherever the specification leaves a choice) and run both suites again
      (results in <output-dir>/alternate)
