@@ -38,13 +38,7 @@ var fixtureReady = regexp.MustCompile(`fixtures ready: (\d+) pods .*fixture_read
 // Like BenchmarkClusterUpWarm it needs Linux and root and skips when a
 // local cluster is already up (one runs per host).
 func BenchmarkClusterDownAfterSuite(b *testing.B) {
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		b.Skip("the local provider needs Linux and root")
-	}
-	if _, err := local.New(local.Options{Dir: local.DefaultDir, Out: io.Discard}).Status(context.Background()); err == nil || os.Getenv(harness.KubeconfigEnv) != "" {
-		b.Skipf("a local cluster is already up (%s, %s=%q): only one runs per host; bring it down first (make cluster-down)",
-			local.DefaultDir, harness.KubeconfigEnv, os.Getenv(harness.KubeconfigEnv))
-	}
+	skipUnlessLocalClusterFree(b)
 	ctx := context.Background()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "suites.test")
@@ -73,6 +67,20 @@ func BenchmarkClusterDownAfterSuite(b *testing.B) {
 	b.ReportMetric(pods/n, "semantics_pods")
 	b.ReportMetric(readyS/n, "fixture_ready_s")
 	b.ReportMetric(downS/n, "cluster_down_after_suite_s")
+}
+
+// skipUnlessLocalClusterFree skips a benchmark that brings a local cluster
+// up itself where it cannot: not Linux and root, or a local cluster is
+// already up (one runs per host).
+func skipUnlessLocalClusterFree(b *testing.B) {
+	b.Helper()
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		b.Skip("the local provider needs Linux and root")
+	}
+	if _, err := local.New(local.Options{Dir: local.DefaultDir, Out: io.Discard}).Status(context.Background()); err == nil || os.Getenv(harness.KubeconfigEnv) != "" {
+		b.Skipf("a local cluster is already up (%s, %s=%q): only one runs per host; bring it down first (make cluster-down)",
+			local.DefaultDir, harness.KubeconfigEnv, os.Getenv(harness.KubeconfigEnv))
+	}
 }
 
 // semanticsRun is what one semantics run measured.
@@ -124,13 +132,7 @@ var conformanceWall = regexp.MustCompile(`(?m)^conformance_wall_s=(\d+)$`)
 // closing figure, conformance_wall_s. It needs Linux and root and skips
 // when a local cluster is already up.
 func BenchmarkConformance(b *testing.B) {
-	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		b.Skip("the local provider needs Linux and root")
-	}
-	if _, err := local.New(local.Options{Dir: local.DefaultDir, Out: io.Discard}).Status(context.Background()); err == nil || os.Getenv(harness.KubeconfigEnv) != "" {
-		b.Skipf("a local cluster is already up (%s, %s=%q): only one runs per host; bring it down first (make cluster-down)",
-			local.DefaultDir, harness.KubeconfigEnv, os.Getenv(harness.KubeconfigEnv))
-	}
+	skipUnlessLocalClusterFree(b)
 	var wall float64
 	for range b.N {
 		dir := b.TempDir()

@@ -119,6 +119,12 @@ func (b *RetryBudget) validate() error {
 // token is the grammar of HTTP header and cookie names (RFC 9110 token).
 var token = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
+// ValidCookiePath reports whether path can be a cookie's Path attribute:
+// absolute, with no attribute separator or control characters.
+func ValidCookiePath(path string) bool {
+	return strings.HasPrefix(path, "/") && !strings.ContainsAny(path, ";\x00\r\n")
+}
+
 func (s *SessionPersistence) validate() error {
 	if s == nil {
 		return nil
@@ -137,7 +143,7 @@ func (s *SessionPersistence) validate() error {
 	if s.Permanent && (s.Type != SessionCookie || s.AbsoluteTimeout == 0) {
 		return fmt.Errorf("a permanent session needs type Cookie and an absolute timeout")
 	}
-	if s.Path != "" && (s.Type != SessionCookie || s.Path[0] != '/' || strings.ContainsAny(s.Path, ";\x00\r\n")) {
+	if s.Path != "" && (s.Type != SessionCookie || !ValidCookiePath(s.Path)) {
 		return fmt.Errorf("session cookie path %q must start with / (type Cookie only)", s.Path)
 	}
 	return nil

@@ -61,3 +61,11 @@ func TestRetriable(t *testing.T) {
 		t.Fatalf("Retriable(503)=%v Retriable(502)=%v", r.Retriable(503), r.Retriable(502))
 	}
 }
+
+func TestValidCookiePath(t *testing.T) {
+	for path, want := range map[string]bool{"/": true, "/app/x": true, "": false, "app": false, "/a;Domain=x": false, "/a\r\nSet-Cookie: x": false} {
+		if got := ValidCookiePath(path); got != want {
+			t.Errorf("ValidCookiePath(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

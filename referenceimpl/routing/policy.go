@@ -221,7 +221,7 @@ func compileSession(field string, in *gatewayv1.SessionPersistence, path string)
 			s.Permanent = true
 		}
 	}
-	if path != "" && (s.Type != meshconfig.SessionCookie || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, ";\x00\r\n")) {
+	if path != "" && (s.Type != meshconfig.SessionCookie || !meshconfig.ValidCookiePath(path)) {
 		return nil, fmt.Sprintf("%s.cookie.path %q must start with / and be set only with type Cookie", field, path)
 	}
 	if s.Name != "" && !isToken(s.Name) {

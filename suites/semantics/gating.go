@@ -1,6 +1,7 @@
 package semantics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -12,7 +13,6 @@ import (
 
 	"gamma-conformance/profiles"
 	"gamma-conformance/reportgen/results"
-	"gamma-conformance/suites/internal/kube"
 )
 
 // notSupportedPrefix starts the skip message of specs whose features the
@@ -27,8 +27,9 @@ const notSupportedPrefix = "not supported: "
 // AllFeatures. ExemptFeatures are removed from whatever was claimed.
 
 // claims resolves what the run claims into the set of semantics features
-// that run.
-func claims(ctx context.Context, cfg Config, c client.Client) (map[string]bool, error) {
+// that run; installed is the cluster's Gateway API release, whose feature
+// names apply unless cfg.GatewayAPIVersion says otherwise.
+func claims(ctx context.Context, cfg Config, c client.Client, installed string) (map[string]bool, error) {
 	var claimed []string
 	switch {
 	case cfg.AllFeatures:
@@ -41,12 +42,8 @@ func claims(ctx context.Context, cfg Config, c client.Client) (map[string]bool, 
 				return nil, err
 			}
 		}
-		version := cfg.GatewayAPIVersion
-		if version == "" {
-			version, _ = kube.InstalledGatewayAPI(ctx, c)
-		}
 		var err error
-		if claimed, err = profiles.Claimed(version, names); err != nil && len(names) > 0 {
+		if claimed, err = profiles.Claimed(cmp.Or(cfg.GatewayAPIVersion, installed), names); err != nil && len(names) > 0 {
 			return nil, fmt.Errorf("semantics: %w", err)
 		}
 	}

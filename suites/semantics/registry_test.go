@@ -100,7 +100,7 @@ func TestGatingAsUpstream(t *testing.T) {
 	gate := func(cfg Config) map[string]bool {
 		t.Helper()
 		cfg.GatewayAPIVersion = "v1.6.3"
-		got, err := claims(context.Background(), cfg, nil)
+		got, err := claims(context.Background(), cfg, nil, "")
 		if err != nil {
 			t.Fatal(err)
 		}

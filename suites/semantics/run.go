@@ -1,6 +1,7 @@
 package semantics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime/debug"
@@ -71,15 +72,12 @@ func newRunner(cfg Config) (*runner, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	supported, err := claims(ctx, cfg, c.Client)
+	installed, _ := kube.InstalledGatewayAPI(ctx, c.Client)
+	supported, err := claims(ctx, cfg, c.Client, installed)
 	if err != nil {
 		return nil, err
 	}
-	release, _ := kube.InstalledGatewayAPI(ctx, c.Client)
-	if release == "" {
-		release = cfg.GatewayAPIVersion
-	}
-	return &runner{cfg: cfg, c: c, supported: supported, gatewayAPI: release, start: time.Now()}, nil
+	return &runner{cfg: cfg, c: c, supported: supported, gatewayAPI: cmp.Or(installed, cfg.GatewayAPIVersion), start: time.Now()}, nil
 }
 
 // progress prints one line with the elapsed run time.
