@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,23 +30,23 @@ import (
 // of a fresh proxy process during 3 s at 1000 HTTP/1.1 requests/s. The proxy
 // process is internal/benchproxy, built by the benchmark: the proxy package
 // run as gamma-proxy runs it, without the test binary's dependencies. The
+// backend is internal/benchbackend, in a process of its own as the app is
+// (its doc says why it must not run in the benchmark's process).
+// GAMMA_PROXY_BENCH_BIN=<file> measures that proxy process instead, such as
+// internal/benchproxy built from another commit, for an A/B comparison. The
 // headline figures are the worse of the two protocols. Run it with
 // -benchtime=1x: one iteration is the whole measurement.
 func BenchmarkProxy(b *testing.B) {
-	body := strings.Repeat("x", 1024)
-	backendSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Length", "1024")
-		io.WriteString(w, body)
-	}))
-	backendSrv.Config.Protocols = serverProtocols()
-	backendSrv.Start()
-	defer backendSrv.Close()
-	backendAddr := backendSrv.Listener.Addr().String()
+	backendAddr, _, stopBackend := startBenchProcess(b, buildBenchCommand(b, "benchbackend"), nil)
+	defer stopBackend()
 
 	snap := &meshconfig.Snapshot{Version: 1, Tables: []meshconfig.Table{table(vip, 80, &meshconfig.HTTPTable{
 		Rules: []meshconfig.HTTPRule{rule("bench", backend("backend", 1, backendAddr))}, Matches: []meshconfig.HTTPMatch{prefix(0, "/")},
 	})}}
-	bin := buildBenchProxy(b)
+	bin := os.Getenv("GAMMA_PROXY_BENCH_BIN")
+	if bin == "" {
+		bin = buildBenchCommand(b, "benchproxy")
+	}
 	proxyAddr, proxyPID, stop := startBenchProxy(b, bin, snap)
 	defer stop()
 
@@ -100,14 +99,15 @@ func BenchmarkProxy(b *testing.B) {
 	b.ReportMetric(worstRatio, "proxy_throughput_ratio")
 }
 
-// buildBenchProxy builds the proxy process (internal/benchproxy): the
-// proxy's code alone, so its RSS and CPU are the proxy's and not those of
-// the test binary with its test-only dependencies (grpc, httptest, ...).
-func buildBenchProxy(b *testing.B) string {
-	bin := filepath.Join(b.TempDir(), "benchproxy")
-	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "gamma-conformance/referenceimpl/proxy/internal/benchproxy").CombinedOutput()
+// buildBenchCommand builds the command internal/<name> (benchproxy: the
+// proxy's code alone, so that its RSS and CPU are the proxy's and not those
+// of the test binary with its test-only dependencies; benchbackend: the
+// app).
+func buildBenchCommand(b *testing.B, name string) string {
+	bin := filepath.Join(b.TempDir(), name)
+	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "gamma-conformance/referenceimpl/proxy/internal/"+name).CombinedOutput()
 	if err != nil {
-		b.Fatalf("building the proxy process: %v\n%s", err, out)
+		b.Fatalf("building %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
@@ -117,8 +117,15 @@ func buildBenchProxy(b *testing.B) string {
 // CPU profile there.
 func startBenchProxy(b *testing.B, bin string, snap *meshconfig.Snapshot) (addr string, pid int, stop func()) {
 	js, _ := json.Marshal(snap)
+	return startBenchProcess(b, bin, []string{"GAMMA_PROXY_BENCH_SNAPSHOT=" + string(js)})
+}
+
+// startBenchProcess starts bin with env added to the benchmark's, reads the
+// address it prints as its first line and returns it with the process's
+// pid; stop closes its stdin, which ends it, and waits for it.
+func startBenchProcess(b *testing.B, bin string, env []string) (addr string, pid int, stop func()) {
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "GAMMA_PROXY_BENCH_SNAPSHOT="+string(js))
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -129,7 +136,7 @@ func startBenchProxy(b *testing.B, bin string, snap *meshconfig.Snapshot) (addr 
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		b.Fatalf("proxy process: %v", err)
+		b.Fatalf("%s: %v", filepath.Base(bin), err)
 	}
 	return strings.TrimSpace(line), cmd.Process.Pid, func() { stdin.Close(); cmd.Wait() }
 }
