@@ -113,6 +113,38 @@ var _ = describe("Traffic policy", func() {
 			})
 		})
 
+	meshItSince(v17, "a session cookie's path is / when the policy names none", []string{profiles.SessionPersistence},
+		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
+		func(s *S) {
+			parent := s.parent("p", "echo-v1")
+			r := s.httpRoute("p", "split", []gatewayv1.ParentReference{parent},
+				to(s.backend("p", "echo-v1", 8080, 1), s.backend("p", "echo-v2", 8080, 1)))
+			pol := s.trafficPolicy("p", "sticky", "echo-v1", "echo-v2")
+			pol.Spec.SessionPersistence = sticky("gamma-spec-path")
+			s.Create(pol, r)
+			s.Accepted(r, parent)
+			s.PolicyAccepted(pol)
+			// CookieConfig.Path (v1.7.0): "When not specified,
+			// implementations MUST default the cookie path to "/"." The
+			// request's path is deeper than /, so a cookie set without a
+			// Path attribute would have the path /shop (RFC 6265 §5.1.4).
+			const dir = "/shop"
+			url := "http://" + s.host("p", "echo-v1", 80) + dir + "/cart"
+			s.eventually("a cookie whose path is / holding the session", func() error {
+				_, pod, set, err := s.session(url)
+				if err != nil {
+					return err
+				}
+				for _, h := range set {
+					pair, _, _ := strings.Cut(h, ";")
+					if cookiePath(h, dir) == "/" && s.sessionHolds(url, pair, 10, func(h string) bool { return h == pod }, "the session's pod "+pod) == nil {
+						return nil
+					}
+				}
+				return fmt.Errorf("no cookie whose path is / holds the session on %s (Set-Cookie %q)", pod, set)
+			})
+		})
+
 })
 
 // Conflicting and dangling XBackendTrafficPolicies (GEP-713).
@@ -238,4 +270,25 @@ func setCookieHeaders(resp echo.Response) []string {
 		}
 	}
 	return out
+}
+
+// cookiePath is the path of the cookie a Set-Cookie header sets (RFC 6265
+// §5.2.4 and §5.3): its last Path attribute, unless that is empty or does
+// not start with "/", and otherwise dir, the default path of the request
+// that got the header.
+func cookiePath(setCookie, dir string) string {
+	path := dir
+	_, attrs, _ := strings.Cut(setCookie, ";")
+	for attr := range strings.SplitSeq(attrs, ";") {
+		name, value, _ := strings.Cut(attr, "=")
+		if !strings.EqualFold(strings.TrimSpace(name), "Path") {
+			continue
+		}
+		if value = strings.TrimSpace(value); strings.HasPrefix(value, "/") {
+			path = value
+		} else {
+			path = dir
+		}
+	}
+	return path
 }

@@ -112,3 +112,24 @@ func TestNotServedBy(t *testing.T) {
 		t.Error("notServedBy accepted the route's backend")
 	}
 }
+
+// RFC 6265 §5.2.4 and §5.3: the last Path attribute wins; one that is
+// empty or does not start with "/" leaves the default path, as does none.
+func TestCookiePath(t *testing.T) {
+	for _, c := range []struct{ header, want string }{
+		{"s=1; Path=/; HttpOnly", "/"},
+		{"s=1; path = / ", "/"},
+		{"s=1", "/shop"},
+		{"s=1; HttpOnly", "/shop"},
+		{"s=1; Path=", "/shop"},
+		{"s=1; Path=shop", "/shop"},
+		{"s=1; Path=/; Path=/shop/cart", "/shop/cart"},
+		{"s=1; Path=/a; Path=/", "/"},
+		{"s=1; Path=/a; Path=x", "/shop"},
+		{"s=1; Domain=x; Path=/app", "/app"},
+	} {
+		if got := cookiePath(c.header, "/shop"); got != c.want {
+			t.Errorf("cookiePath(%q) = %q, want %q", c.header, got, c.want)
+		}
+	}
+}
