@@ -91,10 +91,10 @@ const (
 	defaultIdleTimeout     = 5 * time.Minute
 	shutdownGrace          = 5 * time.Second
 	prefaceTimeout         = 10 * time.Second
-	// goAwayLinger is how long a connection that failed with a connection
-	// error is read (and what is read dropped) after its GOAWAY before it
-	// is closed: closing a socket with unread input sends a TCP reset,
-	// which can destroy the GOAWAY before the client reads it.
+	// goAwayLinger is how long a connection is still read after its
+	// GOAWAY, once no stream is left, at most, before it is closed:
+	// closing a socket with unread input sends a TCP reset, which can
+	// destroy the GOAWAY before the client reads it.
 	goAwayLinger = time.Second
 	// workerIdle is how long a goroutine that served a stream waits for
 	// the next one.
@@ -178,6 +178,7 @@ type serverConn struct {
 	maxFrame    uint32 // the client's SETTINGS_MAX_FRAME_SIZE
 	unacked     int    // SETTINGS we sent that the client has not acknowledged
 	goingAway   bool   // GOAWAY sent: no new streams
+	closing     bool   // c closes soon: GOAWAY sent, no stream left
 	closed      bool
 	idleTimer   *time.Timer
 	idleTimeout time.Duration
@@ -267,13 +268,23 @@ func (sc *serverConn) idle() {
 	}
 }
 
-// closeConnLocked closes c, which ends the reader and so the connection.
-// c's Close writes what is still buffered, and may wait: it runs on a
-// goroutine of its own, not under mu.
+// closePing is the data of the PING that follows a graceful GOAWAY.
+var closePing = [8]byte{'h', '2', 'c', 'c', 'l', 'o', 's', 'e'}
+
+// closeConnLocked ends the connection after a graceful GOAWAY, once no
+// stream is left: when the client acknowledges a PING sent after the
+// GOAWAY, or goAwayLinger later. Until then frames are still read and
+// answered, as x/net does for its 1 s: so that the client reads the
+// GOAWAY before the connection closes, and what it sent meanwhile does
+// not meet a TCP reset, which may destroy the GOAWAY unread. c's Close
+// writes what is still buffered, and may wait: not under mu.
 func (sc *serverConn) closeConnLocked() {
-	if !sc.closed {
-		go sc.c.Close()
+	if sc.closed || sc.closing {
+		return
 	}
+	sc.closing = true
+	sc.fr.WritePing(false, closePing)
+	time.AfterFunc(goAwayLinger, func() { sc.c.Close() })
 }
 
 // closeStreamsLocked ends every open stream: the connection is done.

@@ -8,7 +8,7 @@ import (
 
 // The section numbers in this file's comments are RFC 9113's.
 
-var errClientGoAway = errors.New("h2c: the client sent GOAWAY")
+var errClosed = errors.New("h2c: connection closed after GOAWAY")
 
 // serve reads frames until the connection fails or ends. The Framer checks
 // each frame's size, its stream ID where its type requires one or none,
@@ -63,13 +63,7 @@ func (sc *serverConn) process(f http2.Frame) error {
 	case *http2.WindowUpdateFrame:
 		return sc.processWindowUpdate(f)
 	case *http2.PingFrame:
-		if !f.IsAck() {
-			sc.mu.Lock()
-			if !sc.closed {
-				sc.fr.WritePing(true, f.Data)
-			}
-			sc.mu.Unlock()
-		}
+		return sc.processPing(f)
 	case *http2.RSTStreamFrame:
 		return sc.processReset(f)
 	case *http2.PriorityFrame:
@@ -82,6 +76,20 @@ func (sc *serverConn) process(f http2.Frame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol) // 8.4: clients do not push
 	}
 	// Other frames (priorities, unknown types: 5.5) are ignored.
+	return nil
+}
+
+// processPing answers a PING, and ends the connection when the client
+// acknowledges the PING that followed a graceful GOAWAY.
+func (sc *serverConn) processPing(f *http2.PingFrame) error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	switch {
+	case !f.IsAck() && !sc.closed:
+		sc.fr.WritePing(true, f.Data)
+	case f.IsAck() && f.Data == closePing && sc.closing:
+		return errClosed
+	}
 	return nil
 }
 
@@ -186,7 +194,7 @@ func (sc *serverConn) processGoAway() error {
 	defer sc.mu.Unlock()
 	sc.goAwayLocked(http2.ErrCodeNo)
 	if len(sc.streams) == 0 {
-		return errClientGoAway
+		sc.closeConnLocked()
 	}
 	return nil
 }

@@ -370,3 +370,25 @@ func TestExpectContinue(t *testing.T) {
 		t.Errorf("the handler saw Expect %q", got)
 	}
 }
+
+// 6.8: a client's GOAWAY ends the connection gracefully: frames it sent
+// after it are still read and answered (a PING here) before the server
+// closes. The preceding server closed at once, and the client's PING met
+// a TCP reset.
+func TestClientGoAwayThenPing(t *testing.T) {
+	addr, _ := blocking(t)
+	fr, c := rawH2C(t, addr)
+	fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+	data := [8]byte{'h', '2', 's', 'p', 'e', 'c'}
+	fr.WritePing(false, data)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no PING ACK: %v", err)
+		}
+		if p, ok := f.(*http2.PingFrame); ok && p.IsAck() && p.Data == data {
+			return
+		}
+	}
+}
