@@ -29,6 +29,8 @@
 // stream and per connection, 64 KiB of unsent response in the connection's
 // write buffer (internal/ioloop: a handler whose client does not read
 // waits). A request body read waits at most BodyReadTimeout (not for gRPC).
+// A gRPC request's context ends at the deadline its grpc-timeout field
+// sets, as in a gRPC server (the proxy then answers DEADLINE_EXCEEDED).
 //
 // Why it exists rather than x/net's server: speed. x/net runs each
 // stream's handler on a new goroutine and writes every response with three

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
@@ -67,14 +69,15 @@ func headerListTooLong(w http.ResponseWriter, _ *http.Request) {
 
 // startStream registers the stream of req and runs its handler.
 func (sc *serverConn) startStream(id uint32, req *http.Request, h http.Handler, expectContinue bool) {
-	ctx, cancel := context.WithCancel(sc.base)
+	grpc := strings.HasPrefix(req.Header.Get("Content-Type"), "application/grpc")
+	ctx, cancel := sc.streamContext(req, grpc)
 	st := &stream{sc: sc, id: id, cancel: cancel, recvWindow: streamWindow, declLen: -1}
 	if req.Body == http.NoBody {
 		st.remoteDone = true
 	} else {
 		st.declLen = req.ContentLength
 		timeout := sc.srv.bodyReadTimeout()
-		if strings.HasPrefix(req.Header.Get("Content-Type"), "application/grpc") {
+		if grpc {
 			timeout = 0 // a gRPC stream may rightly stay quiet for long
 		}
 		st.body = newRequestBody(st, req, timeout, expectContinue)
@@ -90,6 +93,43 @@ func (sc *serverConn) startStream(id uint32, req *http.Request, h http.Handler, 
 	sc.mu.Unlock()
 	r := req.WithContext(ctx)
 	runWorker(func() { st.run(r, h) })
+}
+
+// streamContext is a request's context: canceled when its stream ends,
+// and for gRPC past the deadline its grpc-timeout field sets, as in a
+// gRPC server. A proxy then answers DEADLINE_EXCEEDED itself once the
+// deadline passes, rather than relaying what the backend's own deadline
+// makes it send (grpc-go resets the stream, which the proxy relays as
+// UNAVAILABLE, and which can reach the client before its own timer fires).
+func (sc *serverConn) streamContext(req *http.Request, grpc bool) (context.Context, context.CancelFunc) {
+	if grpc {
+		if d, ok := grpcTimeout(req.Header.Get("Grpc-Timeout")); ok {
+			return context.WithTimeout(sc.base, d)
+		}
+	}
+	return context.WithCancel(sc.base)
+}
+
+// grpcTimeout parses a grpc-timeout field: 1 to 8 digits and a unit
+// (gRPC over HTTP/2). False: none, or not valid.
+func grpcTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(v[:len(v)-1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	unit, ok := grpcTimeoutUnits[v[len(v)-1]]
+	if !ok || n > uint64(math.MaxInt64/unit) {
+		return 0, false // beyond 292 years: no deadline
+	}
+	return time.Duration(n) * unit, true
+}
+
+var grpcTimeoutUnits = map[byte]time.Duration{
+	'H': time.Hour, 'M': time.Minute, 'S': time.Second,
+	'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond,
 }
 
 // trailersLocked takes a HEADERS frame on an open stream: the trailers

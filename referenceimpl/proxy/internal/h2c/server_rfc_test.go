@@ -392,3 +392,45 @@ func TestClientGoAwayThenPing(t *testing.T) {
 		}
 	}
 }
+
+// A gRPC request's context ends at the deadline its grpc-timeout sets (as
+// in a gRPC server); a malformed grpc-timeout, or one on a request that is
+// not gRPC, sets none.
+func TestGRPCTimeoutDeadline(t *testing.T) {
+	deadlines := make(chan time.Duration, 1)
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, ok := r.Context().Deadline()
+		if !ok {
+			d = time.Time{}
+		}
+		deadlines <- time.Until(d)
+	}))
+	for _, tc := range []struct {
+		ctype, timeout string
+		want           time.Duration // 0: no deadline
+	}{
+		{"application/grpc", "3S", 3 * time.Second},
+		{"application/grpc+proto", "1500m", 1500 * time.Millisecond},
+		{"application/grpc", "99999999H", 0},
+		{"application/grpc", "123456789S", 0},
+		{"application/grpc", "-1S", 0},
+		{"application/grpc", "5x", 0},
+		{"text/plain", "3S", 0},
+	} {
+		req, _ := http.NewRequest("POST", "http://x/svc/M", strings.NewReader(""))
+		req.Header.Set("Content-Type", tc.ctype)
+		req.Header.Set("Grpc-Timeout", tc.timeout)
+		resp, err := client(addr).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		left := <-deadlines
+		switch {
+		case tc.want == 0 && left > -time.Hour:
+			t.Errorf("%s %s: a deadline %v away, want none", tc.ctype, tc.timeout, left)
+		case tc.want > 0 && (left > tc.want || left < tc.want-time.Second):
+			t.Errorf("%s %s: a deadline %v away, want %v", tc.ctype, tc.timeout, left, tc.want)
+		}
+	}
+}
