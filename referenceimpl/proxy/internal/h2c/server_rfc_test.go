@@ -434,3 +434,32 @@ func TestGRPCTimeoutDeadline(t *testing.T) {
 		}
 	}
 }
+
+// Handlers of reset streams still count: a client that opens and resets
+// streams in a loop, against handlers slow to notice, gets REFUSED_STREAM
+// once 1,000 of them run, rather than starting handlers without end.
+func TestResetStreamsBoundHandlers(t *testing.T) {
+	release := make(chan struct{})
+	var running atomic.Int32
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		running.Add(1)
+		<-release // not the request's context: a handler slow to notice
+	}))
+	defer close(release)
+	fr, c := rawH2C(t, addr)
+	id := uint32(1)
+	for ; id < 2*maxHandlers; id += 2 {
+		writeRequest(t, fr, id, true, get, http2.PriorityParam{})
+		fr.WriteRSTStream(id, http2.ErrCodeCancel)
+	}
+	writeRequest(t, fr, id, true, get, http2.PriorityParam{})
+	if kind, code := streamError(t, fr, c, id); kind != "RST_STREAM" || code != http2.ErrCodeRefusedStream {
+		t.Fatalf("stream %d with %d handlers running: %s %v, want RST_STREAM REFUSED_STREAM", id, running.Load(), kind, code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); running.Load() < maxHandlers && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := running.Load(); n != maxHandlers {
+		t.Errorf("%d handlers ran, want %d", n, maxHandlers)
+	}
+}
