@@ -12,13 +12,17 @@
 // names), flow control both ways (windows above 2^31-1 are errors; a
 // client may have at most 1 MiB of request body unread per stream and per
 // connection, as x/net's defaults), the SETTINGS ranges of section 6.5.2,
-// the frame size it advertises (16 KiB), stream dependencies on themselves,
-// and malformed requests (section 8.1.1-8.3: pseudo-header fields missing
-// or wrong, connection-specific fields, a TE other than "trailers", a
-// Content-Length that the DATA frames do not add up to), which reset the
-// stream and never reach the handler. A connection error sends GOAWAY and
-// closes the connection a second later (as x/net: the client reads the
-// GOAWAY before the kernel answers its last frames with a reset).
+// the largest frame it reads (16 KiB, HTTP/2's default), stream
+// dependencies on themselves, and malformed requests (sections 8.1.1 to
+// 8.3: pseudo-header fields missing or wrong, connection-specific fields,
+// a TE other than "trailers", a Content-Length that the DATA frames do
+// not add up to), which reset the stream and never reach the handler. A
+// connection error sends GOAWAY, then reads and drops what the client
+// still sends for up to a second before closing; a graceful GOAWAY
+// (shutdown, idle timeout, the client's own GOAWAY) lets the open streams
+// finish, then closes when the client acknowledges a PING sent after it,
+// or a second later. Both as x/net, so that the client reads the GOAWAY
+// before the kernel answers its last frames with a TCP reset.
 //
 // It is held to h2spec (make protocol, TestH2Spec): it must pass every case
 // x/net's server passes. Of h2spec v2.2.1's 145 cases x/net's server
@@ -48,7 +52,10 @@
 // knowledge only, as net/http), server push, priorities (read, checked and
 // ignored: streams are served in the order their frames come), extended
 // CONNECT (RFC 8441: SETTINGS_ENABLE_CONNECT_PROTOCOL is not offered),
-// Content-Type sniffing, a Content-Length of its own for a response.
+// Content-Type sniffing, a Content-Length of its own for a response, a
+// write timeout (a client that reads nothing keeps the handlers of its
+// streams waiting until it resets them or the connection closes; flow
+// control and the write buffer bound what they hold).
 //
 // # The Transport
 //
