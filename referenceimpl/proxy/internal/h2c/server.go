@@ -43,10 +43,10 @@
 // handler runs on a reused worker goroutine and writes its own frames under
 // the connection's lock, and the connection under them (internal/ioloop)
 // coalesces the writes. BenchmarkProxy, h2c, 1 KiB responses, medians of
-// 12 runs each interleaved on this project's 2-core VM while other work
-// ran on it (see referenceimpl/README.md): this server 133 µs median
-// added latency, throughput ratio 0.72, 60.5 µs of proxy CPU per request;
-// x/net's 212 µs, 0.60, 93.8 µs. The targets are 150 µs and 0.5.
+// 3 runs each interleaved on this project's 2-core VM (see
+// referenceimpl/README.md): this server 119 µs median added latency,
+// throughput ratio 0.71, 52.9 µs of proxy CPU per request; x/net's
+// 173 µs, 0.57, 83.0 µs. The targets are 150 µs and 0.5.
 //
 // What the Server does not do: TLS, the HTTP/1.1 Upgrade to h2c (prior
 // knowledge only, as net/http), server push, priorities (read, checked and
