@@ -12,9 +12,9 @@
 // Swaps are atomic: a request finishes on the configuration it started with.
 //
 // HTTP connections are told apart by their first bytes: HTTP/1.1 is served
-// by internal/h1, h2c by internal/h2c's Server (golang.org/x/net/http2's),
-// both with one handler (internal/httpproxy) that routes each request and
-// relays it. Plain
+// by internal/h1, h2c by internal/h2c's Server (hand-made on x/net's
+// Framer and hpack, held to h2spec), both with one handler
+// (internal/httpproxy) that routes each request and relays it. Plain
 // HTTP/1.1 requests go to backends on the handler's goroutine, h2c ones
 // through internal/h2c's Transport, the rest (HTTP/1.1 with a body or an
 // upgrade) through net/http's Transport.

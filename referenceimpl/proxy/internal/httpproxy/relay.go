@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -27,9 +29,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Cont
 	}
 	var body *clientBody
 	if out.Body != nil {
-		defer out.Body.Close()
 		body = &clientBody{ReadCloser: out.Body}
 		out.Body = body
+		defer body.Close()
 	}
 	out.Close = false
 	te := httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers")
@@ -51,8 +53,8 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request, ctx context.Cont
 
 	res, err := h.RoundTrip(out)
 	if err != nil {
-		if body != nil && body.err != nil {
-			h.clientBodyFailed(w, p, body.err)
+		if err := body.failed(); err != nil {
+			h.clientBodyFailed(w, p, err)
 			return
 		}
 		h.errorHandler(w, out, err)
@@ -167,18 +169,40 @@ func copyBody(w http.ResponseWriter, res *http.Response) error {
 }
 
 // clientBody is a request body as read from the client; err is why
-// reading it failed, if it did.
+// reading it failed, if it did. A read after the proxy's side closed the
+// body (a Transport still sending it when the backend answered early or
+// the request was canceled) fails because of that close, not the client:
+// it leaves err alone, so the Transport's own error is the one answered.
 type clientBody struct {
 	io.ReadCloser
-	err error
+	closed atomic.Bool
+	mu     sync.Mutex // guards err: the Transport may read on a goroutine of its own
+	err    error
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF && !b.closed.Load() {
+		b.mu.Lock()
 		b.err = err
+		b.mu.Unlock()
 	}
 	return n, err
+}
+
+func (b *clientBody) Close() error {
+	b.closed.Store(true)
+	return b.ReadCloser.Close()
+}
+
+// failed is why reading the body from the client failed, or nil.
+func (b *clientBody) failed() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // clientBodyFailed answers a request whose body could not be read from the
