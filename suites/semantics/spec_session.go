@@ -23,15 +23,7 @@ var _ = describe("Traffic policy", func() {
 	meshIt("session persistence keeps a session on one pod for 50 requests", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := s.parent("p", "echo-v1")
-			r := s.httpRoute("p", "split", []gatewayv1.ParentReference{parent},
-				to(s.backend("p", "echo-v1", 8080, 1), s.backend("p", "echo-v2", 8080, 1)))
-			pol := s.trafficPolicy("p", "sticky", "echo-v1", "echo-v2")
-			pol.Spec.SessionPersistence = sticky("gamma-spec-session")
-			s.Create(pol, r)
-			s.Accepted(r, parent)
-			s.PolicyAccepted(pol)
-			url := "http://" + s.host("p", "echo-v1", 80) + "/"
+			url := s.stickySplit("gamma-spec-session") + "/"
 			// GEP-1619 conformance: "First request MUST receive a Set-Cookie
 			// header in response. Subsequent requests with the cookie MUST
 			// route to the same backend pod. Verify by checking pod identity
@@ -116,20 +108,13 @@ var _ = describe("Traffic policy", func() {
 	meshItSince(v17, "a session cookie's path is / when the policy names none", []string{profiles.SessionPersistence},
 		fixture("p", app("p", "echo-v1"), app("p", "echo-v2"), clientApp("p")),
 		func(s *S) {
-			parent := s.parent("p", "echo-v1")
-			r := s.httpRoute("p", "split", []gatewayv1.ParentReference{parent},
-				to(s.backend("p", "echo-v1", 8080, 1), s.backend("p", "echo-v2", 8080, 1)))
-			pol := s.trafficPolicy("p", "sticky", "echo-v1", "echo-v2")
-			pol.Spec.SessionPersistence = sticky("gamma-spec-path")
-			s.Create(pol, r)
-			s.Accepted(r, parent)
-			s.PolicyAccepted(pol)
+			base := s.stickySplit("gamma-spec-path")
 			// CookieConfig.Path (v1.7.0): "When not specified,
 			// implementations MUST default the cookie path to "/"." The
 			// request's path is deeper than /, so a cookie set without a
 			// Path attribute would have the path /shop (RFC 6265 §5.1.4).
 			const dir = "/shop"
-			url := "http://" + s.host("p", "echo-v1", 80) + dir + "/cart"
+			url := base + dir + "/cart"
 			s.eventually("a cookie whose path is / holding the session", func() error {
 				_, pod, set, err := s.session(url)
 				if err != nil {
@@ -200,6 +185,22 @@ var _ = describe("Traffic policy", func() {
 			s.PolicyCondition(pol, metav1.ConditionFalse, string(gatewayv1.PolicyReasonTargetNotFound))
 		})
 })
+
+// stickySplit routes echo-v1's Service to echo-v1 and echo-v2 alike, with
+// an XBackendTrafficPolicy on both giving cookie sessions named name, and
+// returns the Service's base URL once the route and the policy are
+// accepted.
+func (s *S) stickySplit(name string) string {
+	parent := s.parent("p", "echo-v1")
+	r := s.httpRoute("p", "split", []gatewayv1.ParentReference{parent},
+		to(s.backend("p", "echo-v1", 8080, 1), s.backend("p", "echo-v2", 8080, 1)))
+	pol := s.trafficPolicy("p", "sticky", "echo-v1", "echo-v2")
+	pol.Spec.SessionPersistence = sticky(name)
+	s.Create(pol, r)
+	s.Accepted(r, parent)
+	s.PolicyAccepted(pol)
+	return "http://" + s.host("p", "echo-v1", 80)
+}
 
 // sticky is cookie session persistence with a session name. Each
 // configuration gets a name of its own: GEP-1619 lets a mesh reject two
