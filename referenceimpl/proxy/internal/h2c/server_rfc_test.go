@@ -263,11 +263,7 @@ func TestMalformedRequests(t *testing.T) {
 // malformed: the stream is reset with PROTOCOL_ERROR and the handler's
 // read fails. The preceding server passed the body on.
 func TestContentLengthMismatch(t *testing.T) {
-	readErr := make(chan error, 1)
-	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := io.ReadAll(r.Body)
-		readErr <- err
-	}))
+	addr, readErr := bodyReader(t)
 	for name, data := range map[string][]string{
 		"longer":                 {"test"},
 		"longer over two frames": {"te", "st"},
@@ -320,11 +316,7 @@ func TestConnectionWindowBoundsBuffering(t *testing.T) {
 // proxy counts as the client's abort (499). The preceding server's said
 // "client reset the stream", which the proxy counted as a malformed body.
 func TestClientResetIsAnAbort(t *testing.T) {
-	readErr := make(chan error, 1)
-	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := io.ReadAll(r.Body)
-		readErr <- err
-	}))
+	addr, readErr := bodyReader(t)
 	fr, _ := rawH2C(t, addr)
 	writeRequest(t, fr, 1, false, post, http2.PriorityParam{})
 	fr.WriteData(1, false, []byte("half"))
@@ -462,4 +454,15 @@ func TestResetStreamsBoundHandlers(t *testing.T) {
 	if n := running.Load(); n != maxHandlers {
 		t.Errorf("%d handlers ran, want %d", n, maxHandlers)
 	}
+}
+
+// bodyReader serves a handler that reads each request's body to its end
+// and sends what the read ended with (nil: the whole body) on the channel.
+func bodyReader(t *testing.T) (addr string, readErr <-chan error) {
+	errs := make(chan error, 1)
+	addr, _ = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		errs <- err
+	}))
+	return addr, errs
 }
