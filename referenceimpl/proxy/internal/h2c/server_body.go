@@ -1,6 +1,7 @@
 package h2c
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,9 +17,16 @@ import (
 // handler waits for bytes that its own unreported reads hold back.
 const creditBatch = 16 << 10
 
-// errBodyTimeout is a net.Error whose Timeout() is true, as a connection's
-// read deadline error.
-var errBodyTimeout = fmt.Errorf("h2c: request body read timeout: %w", os.ErrDeadlineExceeded)
+var (
+	// errBodyClosed is what a read after Close returns (as net/http's
+	// http.ErrBodyReadAfterClose): an error, not io.EOF, so that a
+	// Transport still sending the body upstream aborts that request rather
+	// than end it as if the body were whole.
+	errBodyClosed = errors.New("h2c: read on a closed request body")
+	// errBodyTimeout is a net.Error whose Timeout() is true, as a
+	// connection's read deadline error.
+	errBodyTimeout = fmt.Errorf("h2c: request body read timeout: %w", os.ErrDeadlineExceeded)
+)
 
 // requestBody is a request's body: the connection's reader appends the
 // DATA frames, the handler reads them, and what it read goes back to the
@@ -68,7 +76,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	}
 	if b.closed {
 		b.mu.Unlock()
-		return 0, io.EOF
+		return 0, errBodyClosed
 	}
 	if len(b.buf) == 0 {
 		if b.err == io.EOF {
@@ -188,11 +196,8 @@ func (b *requestBody) abort(err error) int {
 // Close is the handler's: it reads no more. Bytes still buffered, and
 // those that come later, go back to the connection's window only: the
 // stream's stays closed, so the client stops sending. A read after Close
-// (or waiting when it came) returns io.EOF, not an error: only the
-// handler's side reads then, such as a transport's goroutine that was
-// sending the body upstream when the request was canceled, and what it
-// reads must not be taken for the client's failure (the proxy counts a
-// body read error as the client's, 499 or 400).
+// (or waiting when it came) returns errBodyClosed; the proxy's relay does
+// not take that for the client's failure (httpproxy's clientBody).
 func (b *requestBody) Close() error {
 	b.mu.Lock()
 	b.closed = true

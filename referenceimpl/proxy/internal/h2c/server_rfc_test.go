@@ -466,3 +466,23 @@ func bodyReader(t *testing.T) (addr string, readErr <-chan error) {
 	}))
 	return addr, errs
 }
+
+// A read after the handler closed the body fails: were it io.EOF, a
+// Transport still sending the body upstream would end that request as if
+// the body were whole, truncated.
+func TestBodyReadAfterCloseFails(t *testing.T) {
+	done := make(chan error, 1)
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body.Close()
+		_, err := r.Body.Read(make([]byte, 10))
+		done <- err
+	}))
+	resp, err := client(addr).Post("http://x/", "text/plain", io.LimitReader(neverEnding('x'), 1<<16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := <-done; err == nil || err == io.EOF {
+		t.Errorf("a read after Close returned %v, want an error", err)
+	}
+}
