@@ -272,7 +272,8 @@ func (s *S) Traffic(flows ...flow) {
 }
 
 func (s *S) await(f flow) error {
-	deadline := time.Now().Add(s.c.Options.ConvergenceTimeout)
+	timeout, what := s.trafficTimeout()
+	deadline := time.Now().Add(timeout)
 	for tries := 1; ; tries++ {
 		r := s.c.Send(s.ctx, f.from, f.req)
 		err := f.check(r)
@@ -280,11 +281,28 @@ func (s *S) await(f flow) error {
 			return nil
 		}
 		if time.Now().After(deadline) || s.ctx.Err() != nil {
-			return fmt.Errorf("traffic from %s/%s: %s\n  %w\n  (last of %d tries in --convergence-timeout=%v; client stderr: %q)",
-				f.from.Namespace, f.from.Name, strings.Join(r.Args, " "), err, tries, s.c.Options.ConvergenceTimeout, strings.TrimSpace(r.Stderr))
+			return fmt.Errorf("traffic from %s/%s: %s\n  %w\n  (last of %d tries in %s=%v; client stderr: %q)",
+				f.from.Namespace, f.from.Name, strings.Join(r.Args, " "), err, tries, what, timeout, strings.TrimSpace(r.Stderr))
 		}
 		time.Sleep(trafficPoll)
 	}
+}
+
+// controlTrafficTimeout is the least time a control's traffic gets to
+// converge. A control that fails says the cluster is broken, so it must not
+// fail because a run shortened --convergence-timeout to make the mesh's
+// specs fail fast (the negative control's 5s): on a loaded cluster the
+// spec's new Service can take longer than that to be programmed into the
+// node's service proxy (kube-proxy), or one exec of the client to return.
+const controlTrafficTimeout = 30 * time.Second
+
+// trafficTimeout is how long the spec's traffic may take to converge, and
+// what sets it, for the failure message.
+func (s *S) trafficTimeout() (time.Duration, string) {
+	if t := s.c.Options.ConvergenceTimeout; !s.spec.Control() || t >= controlTrafficTimeout {
+		return t, "--convergence-timeout"
+	}
+	return controlTrafficTimeout, "a control's least traffic timeout"
 }
 
 // softAccepted waits for the route to be accepted if a mesh writes status,

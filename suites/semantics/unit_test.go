@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/gateway-api/conformance/utils/echo"
 
@@ -130,6 +131,35 @@ func TestCookiePath(t *testing.T) {
 	} {
 		if got := cookiePath(c.header, "/shop"); got != c.want {
 			t.Errorf("cookiePath(%q) = %q, want %q", c.header, got, c.want)
+		}
+	}
+}
+
+// A control gets at least controlTrafficTimeout for its traffic, whatever
+// --convergence-timeout a run sets (the negative control's 5s): its failure
+// would say the cluster is broken. Other specs keep the run's timeout.
+func TestControlsGetTheLeastTrafficTimeout(t *testing.T) {
+	var control, other Spec
+	for _, sp := range Specs() {
+		if sp.Control() {
+			control = sp
+		} else {
+			other = sp
+		}
+	}
+	for _, tc := range []struct {
+		spec        Spec
+		convergence time.Duration
+		want        time.Duration
+	}{
+		{control, 5 * time.Second, controlTrafficTimeout},
+		{control, 2 * time.Minute, 2 * time.Minute},
+		{other, 5 * time.Second, 5 * time.Second},
+		{other, 2 * time.Minute, 2 * time.Minute},
+	} {
+		s := &S{spec: tc.spec, c: &kube.Cluster{Options: kube.Options{ConvergenceTimeout: tc.convergence}}}
+		if got, _ := s.trafficTimeout(); got != tc.want {
+			t.Errorf("%q with --convergence-timeout=%v: traffic timeout %v, want %v", tc.spec.FullText(), tc.convergence, got, tc.want)
 		}
 	}
 }
