@@ -36,7 +36,7 @@ func CheckNegativeControl(r *Results) error {
 		case t.IsControl():
 			controls++
 			if t.Outcome != Passed {
-				errs = append(errs, fmt.Errorf("control spec %q %s with no mesh; controls must pass on a bare cluster (fix the cluster or the spec)", t.ID, t.Outcome))
+				errs = append(errs, fmt.Errorf("control spec %q %s with no mesh; controls must pass on a bare cluster (fix the cluster or the spec)%s", t.ID, t.Outcome, why(t.Failure)))
 			}
 		case t.Outcome != Failed:
 			errs = append(errs, fmt.Errorf("spec %q %s with no mesh; a spec that tests mesh behaviour must fail there (the spec cannot detect a missing mesh)", t.ID, t.Outcome))
@@ -52,4 +52,14 @@ func CheckNegativeControl(r *Results) error {
 		return fmt.Errorf("negative control broken (%d semantics specs): %w", specs, errors.Join(errs...))
 	}
 	return nil
+}
+
+// why is a control's failure text for the error, indented under it: the
+// last lines of a run's output are often all a CI log keeps, and they must
+// say what the control saw.
+func why(failure string) string {
+	if failure = strings.TrimSpace(failure); failure == "" {
+		return ""
+	}
+	return "; it failed with:\n    " + strings.ReplaceAll(failure, "\n", "\n    ")
 }

@@ -141,7 +141,7 @@ func TestCheckNegativeControl(t *testing.T) {
 	if err == nil {
 		t.Fatal("broken negative control accepted")
 	}
-	for _, want := range []string{"producer route reaches other namespaces", "control spec \"pod IP is never routed\""} {
+	for _, want := range []string{"producer route reaches other namespaces", "control spec \"pod IP is never routed\"", "it failed with:\n    boom"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}
