@@ -9,7 +9,6 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -175,23 +174,27 @@ func copyBody(w http.ResponseWriter, res *http.Response) error {
 // it leaves err alone, so the Transport's own error is the one answered.
 type clientBody struct {
 	io.ReadCloser
-	closed atomic.Bool
-	mu     sync.Mutex // guards err: the Transport may read on a goroutine of its own
+	mu     sync.Mutex // the Transport may read on a goroutine of its own
+	closed bool
 	err    error
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF && !b.closed.Load() {
+	if err != nil && err != io.EOF {
 		b.mu.Lock()
-		b.err = err
+		if !b.closed {
+			b.err = err
+		}
 		b.mu.Unlock()
 	}
 	return n, err
 }
 
 func (b *clientBody) Close() error {
-	b.closed.Store(true)
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	return b.ReadCloser.Close()
 }
 
